@@ -1,0 +1,289 @@
+// Package connection is the one implementation of connection.json: it reads
+// what operators write, expands ccaas_builder-style templates, validates the
+// result as the peer will use it, and writes the form the peer decodes.
+package connection
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ConfigVariable holds the JSON object that templates are executed against.
+const ConfigVariable = "CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG"
+
+// MaxSize bounds connection.json and the files it references: real ones are
+// a few KiB, and the builder runs inside the peer's install path.
+const MaxSize = 1 << 20
+
+// DefaultDialTimeout is what the peer uses when dial_timeout is absent or 0.
+const DefaultDialTimeout = 3 * time.Second
+
+// Info is connection.json as the peer decodes it.
+type Info struct {
+	Address            string
+	Domain             string
+	DialTimeout        time.Duration
+	TLSRequired        bool
+	ClientAuthRequired bool
+	ClientKey          string
+	ClientCert         string
+	RootCert           string
+}
+
+// TemplateMode says what to do with Go templates in string values.
+type TemplateMode int
+
+const (
+	// ExpandTemplates executes them against Options.Config (build time).
+	ExpandTemplates TemplateMode = iota
+	// CheckTemplates only parses them; a field holding a template is not
+	// validated further (packaging, where the peer's values are unknown).
+	CheckTemplates
+	// LiteralValues takes every value as written (release time: build
+	// already expanded the templates, and expanding twice would be wrong).
+	LiteralValues
+)
+
+// Options tell Parse where the file came from and how to treat it.
+type Options struct {
+	File      string       // name used in messages; "connection.json" when empty
+	SourceDir string       // folder that *_file references are relative to; empty refuses them
+	Templates TemplateMode // see TemplateMode
+	Config    string       // value of CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG; empty when unset
+	Now       time.Time    // when certificates must be valid; time.Now() when zero
+}
+
+// Load reads the file at path (at most MaxSize bytes) and parses it.
+func Load(path string, opts Options) (*Info, []Warning, error) {
+	r := &report{file: opts.fileName()}
+	data, err := readLimited(path, r, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	return Parse(data, opts)
+}
+
+// Parse decodes, templates and validates connection.json. Warnings are
+// returned even when err is nil; on error Info is nil.
+func Parse(data []byte, opts Options) (*Info, []Warning, error) {
+	r := &report{file: opts.fileName()}
+	fields, err := decodeObject(data, r)
+	if err != nil {
+		return nil, r.warnings, err
+	}
+	d := &decoder{report: r, opts: opts, templated: map[string]bool{}}
+	if opts.Templates == ExpandTemplates {
+		if d.config, err = parseConfig(opts.Config, r); err != nil {
+			return nil, r.warnings, err
+		}
+	}
+	info, err := d.decode(fields)
+	if err != nil {
+		return nil, r.warnings, err
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if err := info.validate(r, now, d.templated); err != nil {
+		return nil, r.warnings, err
+	}
+	return info, r.warnings, nil
+}
+
+func (o Options) fileName() string {
+	if o.File == "" {
+		return "connection.json"
+	}
+	return o.File
+}
+
+// Marshal writes the form the peer decodes: JSON booleans, dial_timeout as a
+// duration string, PEM with real newlines, empty optional fields left out.
+func (i *Info) Marshal() []byte {
+	out := struct {
+		Address            string `json:"address"`
+		Domain             string `json:"domain,omitempty"`
+		DialTimeout        string `json:"dial_timeout"`
+		TLSRequired        bool   `json:"tls_required"`
+		ClientAuthRequired bool   `json:"client_auth_required"`
+		ClientKey          string `json:"client_key,omitempty"`
+		ClientCert         string `json:"client_cert,omitempty"`
+		RootCert           string `json:"root_cert,omitempty"`
+	}{i.Address, i.Domain, i.DialTimeout.String(), i.TLSRequired, i.ClientAuthRequired, i.ClientKey, i.ClientCert, i.RootCert}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		panic(err) // strings and booleans always encode
+	}
+	return buf.Bytes()
+}
+
+// readLimited reads a regular file of at most MaxSize bytes.
+func readLimited(path string, r *report, field string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, r.fail(field, "", "file not found")
+		}
+		return nil, r.fail(field, "", "cannot open: %v", unwrapPathError(err))
+	}
+	defer f.Close()
+	return readOpened(f, r, field)
+}
+
+func readOpened(f *os.File, r *report, field string) ([]byte, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, r.fail(field, "", "cannot stat: %v", unwrapPathError(err))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, r.fail(field, "", "expected a regular file, found %s", describeMode(st.Mode()))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, r.fail(field, "", "cannot read: %v", unwrapPathError(err))
+	}
+	if len(data) > MaxSize {
+		return nil, r.fail(field, "", "expected at most %d bytes (1 MiB), found %d", MaxSize, st.Size())
+	}
+	return data, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func describeMode(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&os.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return fmt.Sprintf("a special file (%v)", m.Type())
+}
+
+// decodeObject splits the top-level JSON object into raw fields, refusing
+// anything but one object with unique keys.
+func decodeObject(data []byte, r *report) ([]field, error) {
+	if !utf8.Valid(data) {
+		return nil, r.fail("", "", "expected UTF-8 JSON, found invalid UTF-8 at byte %d", invalidUTF8At(data))
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, syntaxError(r, data, dec, err)
+	}
+	if tok != json.Delim('{') {
+		return nil, r.fail("", "", "expected a JSON object, found %s", jsonKind(tok))
+	}
+	var fields []field
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, syntaxError(r, data, dec, err)
+		}
+		name := tok.(string) // object keys are always strings
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, syntaxError(r, data, dec, err)
+		}
+		if seen[name] {
+			return nil, r.fail(name, "keep one", "field appears more than once")
+		}
+		seen[name] = true
+		fields = append(fields, field{name, raw})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, syntaxError(r, data, dec, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, r.fail("", "", "expected one JSON object, found more data after it at byte %d", dec.InputOffset())
+	}
+	return fields, nil
+}
+
+type field struct {
+	name string
+	raw  json.RawMessage
+}
+
+func syntaxError(r *report, data []byte, dec *json.Decoder, err error) error {
+	offset := dec.InputOffset()
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		offset = se.Offset
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return r.fail("", "", "malformed JSON: unexpected end of file at %s", position(data, int64(len(data))))
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	return r.fail("", "", "malformed JSON at %s: %s", position(data, offset), msg)
+}
+
+// position turns a byte offset into "line L, column C" for people.
+func position(data []byte, offset int64) string {
+	if offset > int64(len(data)) {
+		offset = int64(len(data))
+	}
+	line, col := 1, 1
+	for _, b := range data[:offset] {
+		if b == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return fmt.Sprintf("line %d, column %d", line, col)
+}
+
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(data)
+}
+
+func jsonKind(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		if v == '[' {
+			return "an array"
+		}
+		return fmt.Sprintf("%q", string(v))
+	case string:
+		return "a string"
+	case float64, json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", tok)
+}

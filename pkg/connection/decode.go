@@ -1,0 +1,319 @@
+package connection
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Field names, in the order the peer's documentation lists them.
+const (
+	fieldAddress            = "address"
+	fieldDomain             = "domain"
+	fieldDialTimeout        = "dial_timeout"
+	fieldTLSRequired        = "tls_required"
+	fieldClientAuthRequired = "client_auth_required"
+	fieldClientKey          = "client_key"
+	fieldClientCert         = "client_cert"
+	fieldRootCert           = "root_cert"
+	fieldClientKeyFile      = "client_key_file"
+	fieldClientCertFile     = "client_cert_file"
+	fieldRootCertFile       = "root_cert_file"
+)
+
+// Fields lists every field connection.json may hold.
+var Fields = []string{
+	fieldAddress, fieldDomain, fieldDialTimeout, fieldTLSRequired, fieldClientAuthRequired,
+	fieldClientKey, fieldClientCert, fieldRootCert,
+	fieldClientKeyFile, fieldClientCertFile, fieldRootCertFile,
+}
+
+// pemFiles maps each inline PEM field to the field that may reference a file instead.
+var pemFiles = map[string]string{
+	fieldClientKey:  fieldClientKeyFile,
+	fieldClientCert: fieldClientCertFile,
+	fieldRootCert:   fieldRootCertFile,
+}
+
+type decoder struct {
+	*report
+	opts      Options
+	config    map[string]any
+	templated map[string]bool // fields left unexpanded (CheckTemplates), not validated
+}
+
+func (d *decoder) decode(fields []field) (*Info, error) {
+	raw := map[string]json.RawMessage{}
+	for _, f := range fields {
+		if !isField(f.name) {
+			return nil, d.unknownField(f.name)
+		}
+		raw[f.name] = f.raw
+	}
+	info := &Info{DialTimeout: DefaultDialTimeout}
+	var err error
+	if info.Address, err = d.text(raw, fieldAddress); err != nil {
+		return nil, err
+	}
+	if _, ok := raw[fieldAddress]; !ok {
+		return nil, d.fail(fieldAddress, "set it to the chaincode server's host:port, e.g. \"mycc.example.com:9999\"", "required field is missing")
+	}
+	if info.Domain, err = d.text(raw, fieldDomain); err != nil {
+		return nil, err
+	}
+	if info.DialTimeout, err = d.duration(raw); err != nil {
+		return nil, err
+	}
+	if info.TLSRequired, err = d.boolean(raw, fieldTLSRequired); err != nil {
+		return nil, err
+	}
+	if info.ClientAuthRequired, err = d.boolean(raw, fieldClientAuthRequired); err != nil {
+		return nil, err
+	}
+	for _, p := range []struct {
+		field string
+		dst   *string
+	}{{fieldClientKey, &info.ClientKey}, {fieldClientCert, &info.ClientCert}, {fieldRootCert, &info.RootCert}} {
+		if *p.dst, err = d.pem(raw, p.field); err != nil {
+			return nil, err
+		}
+	}
+	return info, nil
+}
+
+func isField(name string) bool {
+	for _, f := range Fields {
+		if f == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *decoder) unknownField(name string) error {
+	hint := ""
+	if near := nearest(name, Fields); near != "" {
+		hint = fmt.Sprintf("did you mean %q?", near)
+	}
+	return d.fail(name, hint, "unknown field; expected one of: %s", strings.Join(Fields, ", "))
+}
+
+// text returns a string field after template expansion; "" when absent.
+func (d *decoder) text(raw map[string]json.RawMessage, name string) (string, error) {
+	r, ok := raw[name]
+	if !ok {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(r, &s); err != nil || bytes.Equal(bytes.TrimSpace(r), []byte("null")) {
+		return "", d.fail(name, "", "expected a string, found %s", rawKind(r))
+	}
+	return d.expand(name, s)
+}
+
+func (d *decoder) boolean(raw map[string]json.RawMessage, name string) (bool, error) {
+	r, ok := raw[name]
+	if !ok {
+		return false, nil
+	}
+	var b bool
+	if err := json.Unmarshal(r, &b); err == nil && !bytes.Equal(bytes.TrimSpace(r), []byte("null")) {
+		return b, nil
+	}
+	var s string
+	if err := json.Unmarshal(r, &s); err != nil || bytes.Equal(bytes.TrimSpace(r), []byte("null")) {
+		return false, d.fail(name, "", "expected true or false, found %s", rawKind(r))
+	}
+	v, err := d.expand(name, s)
+	if err != nil {
+		return false, err
+	}
+	if d.templated[name] {
+		return false, nil
+	}
+	switch v {
+	case "true", "false":
+		if v == s {
+			d.warn(name, "write it without quotes", "the string %q was written as the JSON boolean %s (the peer rejects a string here)", s, v)
+		}
+		return v == "true", nil
+	}
+	return false, d.fail(name, "", "expected true or false, found the string %s", quote(v))
+}
+
+func (d *decoder) duration(raw map[string]json.RawMessage) (time.Duration, error) {
+	r, ok := raw[fieldDialTimeout]
+	if !ok {
+		return DefaultDialTimeout, nil
+	}
+	var s string
+	if err := json.Unmarshal(r, &s); err != nil || bytes.Equal(bytes.TrimSpace(r), []byte("null")) {
+		hint := ""
+		if rawKind(r) == "a number" {
+			hint = fmt.Sprintf("the peer reads a number as nanoseconds, so %s would be %s; write a duration string such as \"10s\"",
+				string(bytes.TrimSpace(r)), nanoseconds(r))
+		}
+		return 0, d.fail(fieldDialTimeout, hint, "expected a duration string such as \"10s\", found %s", rawKind(r))
+	}
+	v, err := d.expand(fieldDialTimeout, s)
+	if err != nil || d.templated[fieldDialTimeout] {
+		return DefaultDialTimeout, err
+	}
+	t, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, d.fail(fieldDialTimeout, "use a Go duration such as \"10s\" or \"1m30s\"", "expected a duration, found %s", quote(v))
+	}
+	if t <= 0 {
+		return 0, d.fail(fieldDialTimeout, "leave it out for the peer's default of 3s", "expected a duration above zero, found %s", quote(v))
+	}
+	return t, nil
+}
+
+func nanoseconds(r json.RawMessage) string {
+	var n float64
+	if json.Unmarshal(r, &n) != nil || n > float64(1<<62) || n < -float64(1<<62) {
+		return "out of range"
+	}
+	return time.Duration(n).String()
+}
+
+// pem returns an inline PEM field or the contents of its *_file reference.
+func (d *decoder) pem(raw map[string]json.RawMessage, name string) (string, error) {
+	fileField := pemFiles[name]
+	_, inline := raw[name]
+	_, byFile := raw[fileField]
+	if inline && byFile {
+		return "", d.fail(name, "keep one of them", "both %s and %s are set", name, fileField)
+	}
+	if !byFile {
+		v, err := d.text(raw, name)
+		if err != nil || d.templated[name] {
+			return "", err
+		}
+		return d.realNewlines(name, v), nil
+	}
+	rel, err := d.text(raw, fileField)
+	if err != nil || d.templated[fileField] {
+		return "", err
+	}
+	data, err := d.readReference(fileField, rel)
+	if err != nil {
+		return "", err
+	}
+	if !utf8Text(data) {
+		return "", d.fail(fileField, "", "expected a PEM text file, found binary data in %s", quote(rel))
+	}
+	return string(data), nil
+}
+
+// realNewlines undoes a common hand-editing mistake: PEM pasted with the
+// two characters \n in place of line breaks.
+func (d *decoder) realNewlines(name, v string) string {
+	if strings.HasPrefix(v, "-----BEGIN") && !strings.Contains(v, "\n") && strings.Contains(v, `\n`) {
+		d.warn(name, "", "the PEM text held the characters \\n instead of line breaks; they were written as line breaks")
+		return strings.ReplaceAll(v, `\n`, "\n")
+	}
+	return v
+}
+
+// readReference reads a file named relative to the package source folder,
+// refusing anything that would leave it.
+func (d *decoder) readReference(name, rel string) ([]byte, error) {
+	if d.opts.SourceDir == "" {
+		return nil, d.fail(name, "put the PEM text inline", "file references are not allowed here")
+	}
+	if rel == "" || !filepath.IsLocal(rel) {
+		return nil, d.fail(name, "name a file inside the package, e.g. \"tls/ca.pem\"",
+			"expected a path relative to the package source folder, found %s", quote(rel))
+	}
+	f, err := os.OpenInRoot(d.opts.SourceDir, rel)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, d.fail(name, "", "file %s not found in the package", quote(rel))
+		}
+		return nil, d.fail(name, "", "cannot open %s: %v", quote(rel), unwrapPathError(err))
+	}
+	defer f.Close()
+	data, err := readOpened(f, d.report, name)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.Problem = quote(rel) + ": " + e.Problem
+		}
+		return nil, err
+	}
+	return data, nil
+}
+
+func utf8Text(data []byte) bool {
+	return bytes.IndexByte(data, 0) < 0 && utf8.Valid(data)
+}
+
+func rawKind(r json.RawMessage) string {
+	r = bytes.TrimSpace(r)
+	if len(r) == 0 {
+		return "nothing"
+	}
+	switch r[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// quote shows an operator's value, shortened so one line stays one line.
+func quote(s string) string {
+	const max = 80
+	if len(s) > max {
+		return fmt.Sprintf("%q (%d bytes)", s[:max]+"...", len(s))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// nearest returns the candidate within edit distance 2 of name, if any.
+func nearest(name string, candidates []string) string {
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		if d := editDistance(name, c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
