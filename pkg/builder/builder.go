@@ -1,0 +1,121 @@
+// Package builder is what bin/build and bin/release do, for both of
+// extbuilder's modes. bin/detect does not use it: metadata.Claim is all
+// detect needs, and detect must stay as cheap as a static no-op.
+package builder
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/extbuilder/extbuilder/pkg/connection"
+	"github.com/extbuilder/extbuilder/pkg/couchdb"
+	"github.com/extbuilder/extbuilder/pkg/metadata"
+	"github.com/extbuilder/extbuilder/pkg/stage"
+)
+
+// ConnectionFile is connection.json's name in the package and in BUILD_OUTPUT_DIR.
+const ConnectionFile = "connection.json"
+
+// ReleasedConnection is where the peer looks for connection.json in RELEASE_OUTPUT_DIR.
+const ReleasedConnection = "chaincode/server/connection.json"
+
+// Builder holds what build and release take from their environment.
+type Builder struct {
+	Config string                        // value of CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG
+	Now    time.Time                     // when certificates must be valid; zero means now
+	Warn   func(format string, a ...any) // one warning line
+}
+
+// Build turns the package in sourceDir into outputDir, or leaves outputDir
+// as it was and returns why not.
+func (b *Builder) Build(sourceDir, metadataDir, outputDir string) error {
+	m, err := metadata.Claim(metadataDir)
+	if err != nil {
+		return err
+	}
+	var conn []byte
+	switch m.Mode() {
+	case metadata.Service:
+		info, err := b.loadConnection(filepath.Join(sourceDir, ConnectionFile), connection.Options{
+			SourceDir: sourceDir, Templates: connection.ExpandTemplates, Config: b.Config,
+		})
+		if err != nil {
+			return err
+		}
+		conn = info.Marshal()
+	case metadata.Binary:
+		return errors.New("metadata.json: type: binary packages are not supported yet")
+	}
+	indexes, err := couchdb.Collect(sourceDir, b.Warn)
+	if err != nil {
+		return err
+	}
+	out, err := stage.New(outputDir)
+	if err != nil {
+		return fmt.Errorf("BUILD_OUTPUT_DIR: %w", err)
+	}
+	defer out.Discard()
+	if err := couchdb.Write(indexes, out.Path("")); err != nil {
+		return fmt.Errorf("BUILD_OUTPUT_DIR: %w", err)
+	}
+	if conn != nil {
+		if err := out.WriteFile(ConnectionFile, conn, 0o600); err != nil {
+			return fmt.Errorf("BUILD_OUTPUT_DIR: %w", err)
+		}
+	}
+	// connection.json last: its presence means the build is complete.
+	if err := out.Commit(ConnectionFile); err != nil {
+		return fmt.Errorf("BUILD_OUTPUT_DIR: %w", err)
+	}
+	return nil
+}
+
+// Release places what the peer reads into releaseDir.
+func (b *Builder) Release(buildDir, releaseDir string) error {
+	out, err := stage.New(releaseDir)
+	if err != nil {
+		return fmt.Errorf("RELEASE_OUTPUT_DIR: %w", err)
+	}
+	defer out.Discard()
+	if err := couchdb.Release(buildDir, out.Path("")); err != nil {
+		return err
+	}
+	built := filepath.Join(buildDir, ConnectionFile)
+	switch _, err := os.Lstat(built); {
+	case err == nil:
+		// Validated again: this file is what the peer will dial with, and the
+		// build cache may outlive the build that wrote it.
+		info, err := b.loadConnection(built, connection.Options{
+			File: "BUILD_OUTPUT_DIR/" + ConnectionFile, Templates: connection.LiteralValues,
+		})
+		if err != nil {
+			return err
+		}
+		if err := out.WriteFile(ReleasedConnection, info.Marshal(), 0o600); err != nil {
+			return fmt.Errorf("RELEASE_OUTPUT_DIR: %w", err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("BUILD_OUTPUT_DIR/%s: cannot read: %w", ConnectionFile, err)
+	}
+	if err := out.Commit("chaincode"); err != nil {
+		return fmt.Errorf("RELEASE_OUTPUT_DIR: %w", err)
+	}
+	return nil
+}
+
+func (b *Builder) loadConnection(path string, opts connection.Options) (*connection.Info, error) {
+	opts.Now = b.Now
+	info, warnings, err := connection.Load(path, opts)
+	for _, w := range warnings {
+		b.Warn("%s", w)
+	}
+	var e *connection.Error
+	if errors.As(err, &e) && e.Field == "" && e.Problem == "file not found" && opts.SourceDir != "" {
+		e.Hint = "a package of type ccaas or external carries connection.json at the top of code.tar.gz"
+	}
+	return info, err
+}

@@ -1,0 +1,194 @@
+// Package couchdb carries a package's CouchDB index definitions to where the
+// peer reads them. For a package built by an external builder the release
+// folder replaces the package's own META-INF, so an index left behind here is
+// an index the channel silently never gets.
+package couchdb
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/otiai10/copy"
+	"github.com/tidwall/gjson"
+)
+
+// Where packages keep indexes: Fabric's META-INF layout, and the metadata/
+// layout the external builder docs show.
+var sourceRoots = []string{"META-INF/statedb", "metadata/statedb"}
+
+// BuildDir is where build leaves the indexes, relative to BUILD_OUTPUT_DIR.
+const BuildDir = "META-INF/statedb/couchdb"
+
+// ReleaseDir is where the peer reads them, relative to RELEASE_OUTPUT_DIR.
+const ReleaseDir = "statedb/couchdb"
+
+// maxIndexSize bounds one index definition; real ones are a few hundred bytes.
+const maxIndexSize = 1 << 20
+
+// Index is one validated index definition.
+type Index struct {
+	Source string // package-relative path, for messages
+	Dest   string // path relative to the couchdb folder, e.g. indexes/byOwner.json
+	Data   []byte
+}
+
+// Error names the package file at fault.
+type Error struct {
+	File    string
+	Problem string
+}
+
+func (e *Error) Error() string { return e.File + ": " + e.Problem }
+
+// Collect finds and validates the index definitions under sourceDir. Files
+// under statedb/ that are not index definitions are reported through warn
+// and left out.
+func Collect(sourceDir string, warn func(format string, a ...any)) ([]Index, error) {
+	var found []Index
+	byDest := map[string]string{}
+	for _, root := range sourceRoots {
+		if _, err := os.Lstat(filepath.Join(sourceDir, root)); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		err := filepath.WalkDir(filepath.Join(sourceDir, root), func(p string, e fs.DirEntry, err error) error {
+			rel := relative(sourceDir, p)
+			if err != nil {
+				return &Error{File: rel, Problem: "cannot read: " + unwrap(err).Error()}
+			}
+			dest, isIndex := indexDest(strings.TrimPrefix(rel, root+"/"))
+			if err := checkType(rel, e, isIndex); err != nil || e.IsDir() {
+				return err
+			}
+			if !isIndex {
+				warn("%s: not copied: only couchdb/indexes/*.json and couchdb/collections/<name>/indexes/*.json are index definitions", rel)
+				return nil
+			}
+			data, err := readIndex(p, rel)
+			if err != nil {
+				return err
+			}
+			if other, dup := byDest[dest]; dup {
+				return &Error{File: rel, Problem: fmt.Sprintf("same index as %s", other)}
+			}
+			byDest[dest] = rel
+			found = append(found, Index{Source: rel, Dest: dest, Data: data})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+// indexDest maps a path below statedb/ to its place below couchdb/.
+func indexDest(rel string) (string, bool) {
+	parts := strings.Split(rel, "/")
+	if len(parts) < 2 || parts[0] != "couchdb" || path.Ext(rel) != ".json" {
+		return "", false
+	}
+	parts = parts[1:]
+	switch {
+	case len(parts) == 2 && parts[0] == "indexes":
+	case len(parts) == 4 && parts[0] == "collections" && parts[2] == "indexes":
+	default:
+		return "", false
+	}
+	return path.Join(parts...), true
+}
+
+// checkType refuses links and special files, and a file standing where an
+// index folder belongs.
+func checkType(rel string, e fs.DirEntry, isIndex bool) error {
+	t := e.Type()
+	switch {
+	case t&fs.ModeSymlink != 0:
+		return &Error{File: rel, Problem: "expected a regular file or folder, found a symbolic link"}
+	case t.IsDir():
+		return nil
+	case !t.IsRegular():
+		return &Error{File: rel, Problem: "expected a regular file or folder, found a special file"}
+	}
+	base := path.Base(rel)
+	if !isIndex && (base == "couchdb" || base == "indexes" || base == "collections" || path.Base(path.Dir(rel)) == "collections") {
+		return &Error{File: rel, Problem: "expected a folder of index definitions, found a file"}
+	}
+	return nil
+}
+
+// readIndex reads one definition and checks the shape CouchDB needs.
+func readIndex(p, rel string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, &Error{File: rel, Problem: "cannot read: " + unwrap(err).Error()}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxIndexSize+1))
+	switch {
+	case err != nil:
+		return nil, &Error{File: rel, Problem: "cannot read: " + unwrap(err).Error()}
+	case len(data) > maxIndexSize:
+		return nil, &Error{File: rel, Problem: fmt.Sprintf("expected an index definition of at most %d bytes, found more", maxIndexSize)}
+	case !gjson.ValidBytes(data):
+		return nil, &Error{File: rel, Problem: "expected a JSON index definition, found malformed JSON"}
+	}
+	doc := gjson.ParseBytes(data)
+	if !doc.IsObject() || !doc.Get("index").IsObject() || !doc.Get("index.fields").IsArray() {
+		return nil, &Error{File: rel, Problem: `expected a JSON object with "index": {"fields": [...]}, found another shape`}
+	}
+	return data, nil
+}
+
+// Write stores the collected indexes under dir (a staging folder).
+func Write(indexes []Index, dir string) error {
+	for _, ix := range indexes {
+		p := filepath.Join(dir, BuildDir, filepath.FromSlash(ix.Dest))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("cannot create the index folder: %w", unwrap(err))
+		}
+		if err := os.WriteFile(p, ix.Data, 0o644); err != nil {
+			return fmt.Errorf("cannot write %s: %w", path.Join(BuildDir, ix.Dest), unwrap(err))
+		}
+	}
+	return nil
+}
+
+// Release copies the indexes build left in buildDir to releaseDir, where the
+// peer reads them. A build without indexes releases none.
+func Release(buildDir, releaseDir string) error {
+	src := filepath.Join(buildDir, BuildDir)
+	if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return copy.Copy(src, filepath.Join(releaseDir, ReleaseDir), copy.Options{
+		Skip: func(info os.FileInfo, p, _ string) (bool, error) {
+			if !info.IsDir() && !info.Mode().IsRegular() {
+				return false, &Error{File: relative(buildDir, p), Problem: "expected a regular file or folder, found " + info.Mode().Type().String()}
+			}
+			return false, nil
+		},
+		OnSymlink: func(string) copy.SymlinkAction { return copy.Skip },
+	})
+}
+
+func relative(base, p string) string {
+	rel, err := filepath.Rel(base, p)
+	if err != nil {
+		return p
+	}
+	return filepath.ToSlash(rel)
+}
+
+func unwrap(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

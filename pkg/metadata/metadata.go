@@ -1,0 +1,166 @@
+// Package metadata reads the package's metadata.json and decides which of
+// extbuilder's modes, if any, handles it. It is on detect's path, which runs
+// for every package a peer installs, so it stays small and cheap.
+package metadata
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// File is the name of the metadata file in METADATA_DIR and in the package.
+const File = "metadata.json"
+
+// maxSize bounds metadata.json: a real one is under a hundred bytes.
+const maxSize = 64 << 10
+
+// Mode is how a chaincode is started.
+type Mode int
+
+const (
+	// Unhandled packages belong to another builder.
+	Unhandled Mode = iota
+	// Service packages carry connection.json: the peer dials the chaincode.
+	Service
+	// Binary packages carry an executable that bin/run starts.
+	Binary
+)
+
+// types maps each handled metadata type, lower case, to its mode.
+var types = map[string]Mode{"ccaas": Service, "external": Service, "binary": Binary}
+
+// HandledTypes lists the types extbuilder claims, for messages.
+const HandledTypes = "ccaas, external, binary"
+
+// Metadata is the part of metadata.json the builder uses.
+type Metadata struct {
+	Type  string
+	Label string
+	Path  string
+}
+
+// Mode returns how the package is handled; types compare case-insensitively.
+func (m Metadata) Mode() Mode {
+	return types[strings.ToLower(m.Type)]
+}
+
+// Error is a problem with metadata.json.
+type Error struct {
+	Field   string
+	Problem string
+}
+
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return File + ": " + e.Problem
+	}
+	return File + ": " + e.Field + ": " + e.Problem
+}
+
+// Read reads dir/metadata.json.
+func Read(dir string) (Metadata, error) {
+	f, err := os.Open(filepath.Join(dir, File))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return Metadata{}, &Error{Problem: "file not found in the metadata folder"}
+		}
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return Metadata{}, &Error{Problem: "cannot open: " + err.Error()}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	if err != nil {
+		return Metadata{}, &Error{Problem: "cannot read: " + err.Error()}
+	}
+	if len(data) > maxSize {
+		return Metadata{}, &Error{Problem: fmt.Sprintf("expected at most %d bytes, found more", maxSize)}
+	}
+	return Parse(data)
+}
+
+// Parse decodes metadata.json. Only type is required here: the peer has
+// already checked the label at install time.
+func Parse(data []byte) (Metadata, error) {
+	if !gjson.ValidBytes(data) {
+		return Metadata{}, &Error{Problem: "expected JSON, found malformed JSON"}
+	}
+	doc := gjson.ParseBytes(data)
+	if !doc.IsObject() {
+		return Metadata{}, &Error{Problem: "expected a JSON object, found " + kind(doc)}
+	}
+	var m Metadata
+	for _, f := range []struct {
+		name     string
+		dst      *string
+		required bool
+	}{{"type", &m.Type, true}, {"label", &m.Label, false}, {"path", &m.Path, false}} {
+		v := doc.Get(f.name)
+		switch {
+		case !v.Exists() && f.required:
+			return Metadata{}, &Error{Field: f.name, Problem: "required field is missing"}
+		case !v.Exists():
+		case v.Type != gjson.String:
+			return Metadata{}, &Error{Field: f.name, Problem: "expected a string, found " + kind(v)}
+		default:
+			*f.dst = v.Str
+		}
+	}
+	return m, nil
+}
+
+func kind(v gjson.Result) string {
+	switch {
+	case v.IsObject():
+		return "an object"
+	case v.IsArray():
+		return "an array"
+	}
+	switch v.Type {
+	case gjson.String:
+		return "a string"
+	case gjson.Number:
+		return "a number"
+	case gjson.True, gjson.False:
+		return "a boolean"
+	case gjson.Null:
+		return "null"
+	}
+	return "nothing"
+}
+
+// CheckLabel applies the peer's label rule, ^[[:alnum:]][[:alnum:]_.+-]*$,
+// by hand: detect's start-up should not pay for compiling a regexp.
+func CheckLabel(label string) error {
+	for i, c := range []byte(label) {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("_.+-", rune(c))) {
+			return &Error{Field: "label", Problem: fmt.Sprintf("expected ASCII letters, digits and _.+- starting with a letter or digit, found %q", label)}
+		}
+	}
+	if label == "" {
+		return &Error{Field: "label", Problem: "expected a label, found an empty string"}
+	}
+	return nil
+}
+
+// Claim reads dir/metadata.json and returns it when extbuilder handles its
+// type; otherwise the error says which type was found and which are handled.
+func Claim(dir string) (Metadata, error) {
+	m, err := Read(dir)
+	if err != nil {
+		return m, err
+	}
+	if m.Mode() == Unhandled {
+		return m, &Error{Field: "type", Problem: fmt.Sprintf("%q is not handled by extbuilder (handled: %s)", m.Type, HandledTypes)}
+	}
+	return m, nil
+}
