@@ -100,6 +100,8 @@ func (b *Builder) Release(buildDir, releaseDir string) error {
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("BUILD_OUTPUT_DIR/%s: cannot read: %w", ConnectionFile, err)
+	default:
+		return errors.New("BUILD_OUTPUT_DIR: holds neither connection.json nor chaincode; hint: it must be the output of extbuilder's build")
 	}
 	if err := out.Commit("chaincode"); err != nil {
 		return fmt.Errorf("RELEASE_OUTPUT_DIR: %w", err)

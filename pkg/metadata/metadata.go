@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
@@ -90,6 +91,9 @@ func Read(dir string) (Metadata, error) {
 // Parse decodes metadata.json. Only type is required here: the peer has
 // already checked the label at install time.
 func Parse(data []byte) (Metadata, error) {
+	if !utf8.Valid(data) {
+		return Metadata{}, &Error{Problem: "expected UTF-8 JSON, found invalid UTF-8"}
+	}
 	if !gjson.ValidBytes(data) {
 		return Metadata{}, &Error{Problem: "expected JSON, found malformed JSON"}
 	}

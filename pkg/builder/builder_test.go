@@ -1,0 +1,147 @@
+package builder
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type pkg struct {
+	src, meta, bld, rel string
+	warnings            []string
+	b                   *Builder
+}
+
+func newPkg(t *testing.T, typ string, files map[string]string) *pkg {
+	root := t.TempDir()
+	p := &pkg{src: root + "/src", meta: root + "/meta", bld: root + "/bld", rel: root + "/release"}
+	for _, d := range []string{p.src, p.meta, p.bld, p.rel} {
+		require.NoError(t, os.Mkdir(d, 0o700))
+	}
+	require.NoError(t, os.WriteFile(p.meta+"/metadata.json", []byte(`{"type":"`+typ+`","label":"mycc"}`), 0o700))
+	for name, content := range files {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(p.src, name)), 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(p.src, name), []byte(content), 0o644))
+	}
+	p.b = &Builder{Warn: func(f string, a ...any) { p.warnings = append(p.warnings, fmt.Sprintf(f, a...)) }}
+	return p
+}
+
+// tree lists a folder as "path mode" lines, folders included.
+func tree(t *testing.T, dir string) []string {
+	var out []string
+	require.NoError(t, filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		require.NoError(t, err)
+		if p != dir {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, fmt.Sprintf("%s %v", rel, info.Mode()))
+		}
+		return nil
+	}))
+	sort.Strings(out)
+	return out
+}
+
+const index = `{"index":{"fields":["a"]}}`
+
+func TestBuildAndReleaseService(t *testing.T) {
+	p := newPkg(t, "CCaaS", map[string]string{
+		"connection.json":                                            `{"address":"{{.peername}}-cc:9999","dial_timeout":"10s","tls_required":"false"}`,
+		"META-INF/statedb/couchdb/indexes/a.json":                    index,
+		"metadata/statedb/couchdb/collections/secret/indexes/b.json": index,
+	})
+	p.b.Config = `{"peername":"peer0org1"}`
+	require.NoError(t, p.b.Build(p.src, p.meta, p.bld))
+	assert.Equal(t, []string{
+		"META-INF drwxr-xr-x",
+		"META-INF/statedb drwxr-xr-x",
+		"META-INF/statedb/couchdb drwxr-xr-x",
+		"META-INF/statedb/couchdb/collections drwxr-xr-x",
+		"META-INF/statedb/couchdb/collections/secret drwxr-xr-x",
+		"META-INF/statedb/couchdb/collections/secret/indexes drwxr-xr-x",
+		"META-INF/statedb/couchdb/collections/secret/indexes/b.json -rw-r--r--",
+		"META-INF/statedb/couchdb/indexes drwxr-xr-x",
+		"META-INF/statedb/couchdb/indexes/a.json -rw-r--r--",
+		"connection.json -rw-------",
+	}, tree(t, p.bld))
+	require.Len(t, p.warnings, 1)
+	assert.Contains(t, p.warnings[0], `tls_required: the string "false" was written as the JSON boolean false`)
+
+	require.NoError(t, p.b.Release(p.bld, p.rel))
+	assert.Equal(t, []string{
+		"chaincode drwxr-xr-x",
+		"chaincode/server drwxr-xr-x",
+		"chaincode/server/connection.json -rw-------",
+		"statedb drwxr-xr-x",
+		"statedb/couchdb drwxr-xr-x",
+		"statedb/couchdb/collections drwxr-xr-x",
+		"statedb/couchdb/collections/secret drwxr-xr-x",
+		"statedb/couchdb/collections/secret/indexes drwxr-xr-x",
+		"statedb/couchdb/collections/secret/indexes/b.json -rw-r--r--",
+		"statedb/couchdb/indexes drwxr-xr-x",
+		"statedb/couchdb/indexes/a.json -rw-r--r--",
+	}, tree(t, p.rel))
+	data, err := os.ReadFile(filepath.Join(p.rel, ReleasedConnection))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"address":"peer0org1-cc:9999","dial_timeout":"10s","tls_required":false,"client_auth_required":false}`, string(data))
+}
+
+func TestBuildFailureLeavesNothing(t *testing.T) {
+	for name, files := range map[string]map[string]string{
+		"bad connection": {"connection.json": `{"address":"nohost"}`, "META-INF/statedb/couchdb/indexes/a.json": index},
+		"bad index":      {"connection.json": `{"address":"cc:9999"}`, "META-INF/statedb/couchdb/indexes/a.json": `{`},
+		"no connection":  {"META-INF/statedb/couchdb/indexes/a.json": index},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := newPkg(t, "external", files)
+			require.Error(t, p.b.Build(p.src, p.meta, p.bld))
+			assert.Empty(t, tree(t, p.bld))
+		})
+	}
+}
+
+func TestBuildMissingConnectionHint(t *testing.T) {
+	p := newPkg(t, "ccaas", nil)
+	err := p.b.Build(p.src, p.meta, p.bld)
+	assert.EqualError(t, err, "connection.json: file not found; hint: a package of type ccaas or external carries connection.json at the top of code.tar.gz")
+}
+
+func TestBuildRefusesForeignType(t *testing.T) {
+	p := newPkg(t, "golang", map[string]string{"connection.json": `{"address":"cc:9999"}`})
+	err := p.b.Build(p.src, p.meta, p.bld)
+	assert.EqualError(t, err, `metadata.json: type: "golang" is not handled by extbuilder (handled: ccaas, external, binary)`)
+	assert.Empty(t, tree(t, p.bld))
+}
+
+func TestBuildReadOnlyOutput(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root ignores folder permissions")
+	}
+	p := newPkg(t, "ccaas", map[string]string{"connection.json": `{"address":"cc:9999"}`})
+	require.NoError(t, os.Chmod(p.bld, 0o500))
+	err := p.b.Build(p.src, p.meta, p.bld)
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "BUILD_OUTPUT_DIR: cannot write to the output folder"), err.Error())
+}
+
+func TestReleaseValidatesAgain(t *testing.T) {
+	p := newPkg(t, "ccaas", map[string]string{"connection.json": `{"address":"cc:9999"}`})
+	require.NoError(t, p.b.Build(p.src, p.meta, p.bld))
+	// A build cache edited by hand, or a build folder from another builder.
+	require.NoError(t, os.WriteFile(filepath.Join(p.bld, ConnectionFile), []byte(`{"address":"cc:9999","tls_required":"true"}`), 0o600))
+	err := p.b.Release(p.bld, p.rel)
+	assert.EqualError(t, err, "BUILD_OUTPUT_DIR/connection.json: root_cert: required when tls_required is true; hint: give the PEM of the CA that signed the chaincode server's TLS certificate, inline or as root_cert_file")
+	assert.Empty(t, tree(t, p.rel))
+}
+
+func TestReleaseRefusesEmptyBuild(t *testing.T) {
+	p := newPkg(t, "ccaas", nil)
+	err := p.b.Release(p.bld, p.rel)
+	assert.EqualError(t, err, "BUILD_OUTPUT_DIR: holds neither connection.json nor chaincode; hint: it must be the output of extbuilder's build")
+}

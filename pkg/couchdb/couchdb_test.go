@@ -1,0 +1,147 @@
+package couchdb
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const index = `{"index":{"fields":["owner"]},"ddoc":"byOwner","name":"byOwner","type":"json"}`
+
+func write(t *testing.T, dir, rel, content string) {
+	t.Helper()
+	p := filepath.Join(dir, rel)
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o700))
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+}
+
+func collect(t *testing.T, src string) ([]Index, []string, error) {
+	var warnings []string
+	ix, err := Collect(src, func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) })
+	return ix, warnings, err
+}
+
+func TestCollectBothLayouts(t *testing.T) {
+	src := t.TempDir()
+	write(t, src, "META-INF/statedb/couchdb/indexes/byOwner.json", index)
+	write(t, src, "META-INF/statedb/couchdb/collections/private/indexes/byColor.json", index)
+	write(t, src, "metadata/statedb/couchdb/indexes/bySize.json", index)
+	write(t, src, "META-INF/statedb/couchdb/README.md", "notes")
+	write(t, src, "META-INF/statedb/couchdb/indexes/notes.txt", "notes")
+	write(t, src, "META-INF/statedb/leveldb/x.json", "{}")
+	write(t, src, "connection.json", "{}") // not under statedb: ignored silently
+
+	ix, warnings, err := collect(t, src)
+	require.NoError(t, err)
+	var dests []string
+	for _, i := range ix {
+		dests = append(dests, i.Source+" -> "+i.Dest)
+		assert.JSONEq(t, index, string(i.Data))
+	}
+	sort.Strings(dests)
+	assert.Equal(t, []string{
+		"META-INF/statedb/couchdb/collections/private/indexes/byColor.json -> collections/private/indexes/byColor.json",
+		"META-INF/statedb/couchdb/indexes/byOwner.json -> indexes/byOwner.json",
+		"metadata/statedb/couchdb/indexes/bySize.json -> indexes/bySize.json",
+	}, dests)
+	assert.Len(t, warnings, 3)
+	assert.Contains(t, warnings[0], "META-INF/statedb/couchdb/README.md: not copied")
+
+	out := t.TempDir()
+	require.NoError(t, Write(ix, out))
+	rel := t.TempDir()
+	require.NoError(t, Release(out, rel))
+	for _, p := range []string{"indexes/byOwner.json", "indexes/bySize.json", "collections/private/indexes/byColor.json"} {
+		data, err := os.ReadFile(filepath.Join(rel, ReleaseDir, p))
+		require.NoError(t, err, p)
+		assert.JSONEq(t, index, string(data))
+	}
+}
+
+func TestCollectNone(t *testing.T) {
+	ix, warnings, err := collect(t, t.TempDir())
+	require.NoError(t, err)
+	assert.Empty(t, ix)
+	assert.Empty(t, warnings)
+	rel := t.TempDir()
+	require.NoError(t, Release(t.TempDir(), rel))
+	entries, _ := os.ReadDir(rel)
+	assert.Empty(t, entries)
+}
+
+func TestCollectRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(src string)
+		want  string
+	}{
+		{"malformed JSON", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/indexes/bad.json", `{"index":`)
+		}, "META-INF/statedb/couchdb/indexes/bad.json: expected a JSON index definition, found malformed JSON"},
+		{"not an index", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/indexes/bad.json", `{"fields":["a"]}`)
+		}, `META-INF/statedb/couchdb/indexes/bad.json: expected a JSON object with "index": {"fields": [...]}, found another shape`},
+		{"duplicate across layouts", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/indexes/a.json", index)
+			write(t, src, "metadata/statedb/couchdb/indexes/a.json", index)
+		}, "metadata/statedb/couchdb/indexes/a.json: same index as META-INF/statedb/couchdb/indexes/a.json"},
+		{"index folder is a file", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/indexes", index)
+		}, "META-INF/statedb/couchdb/indexes: expected a folder of index definitions, found a file"},
+		{"symlink", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/indexes/a.json", index)
+			require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(src, "META-INF/statedb/couchdb/indexes/b.json")))
+		}, "META-INF/statedb/couchdb/indexes/b.json: expected a regular file or folder, found a symbolic link"},
+		{"named pipe", func(src string) {
+			require.NoError(t, os.MkdirAll(filepath.Join(src, "META-INF/statedb/couchdb/indexes"), 0o700))
+			require.NoError(t, syscall.Mkfifo(filepath.Join(src, "META-INF/statedb/couchdb/indexes/p.json"), 0o600))
+		}, "META-INF/statedb/couchdb/indexes/p.json: expected a regular file or folder, found a special file"},
+		{"too large", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/indexes/big.json", index+string(make([]byte, maxIndexSize)))
+		}, "META-INF/statedb/couchdb/indexes/big.json: expected an index definition of at most 1048576 bytes, found more"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := t.TempDir()
+			tc.setup(src)
+			ix, _, err := collect(t, src)
+			require.Error(t, err)
+			assert.Equal(t, tc.want, err.Error())
+			assert.Nil(t, ix)
+		})
+	}
+}
+
+func TestReleaseRefusesSymlink(t *testing.T) {
+	bld := t.TempDir()
+	write(t, bld, BuildDir+"/indexes/a.json", index)
+	require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(bld, BuildDir, "indexes/b.json")))
+	err := Release(bld, t.TempDir())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "META-INF/statedb/couchdb/indexes/b.json: expected a regular file or folder")
+}
+
+func BenchmarkCollect2000(b *testing.B) {
+	src := b.TempDir()
+	dir := filepath.Join(src, "META-INF/statedb/couchdb/indexes")
+	require.NoError(b, os.MkdirAll(dir, 0o700))
+	for i := 0; i < 2000; i++ {
+		require.NoError(b, os.WriteFile(filepath.Join(dir, fmt.Sprintf("i%04d.json", i)), []byte(index), 0o644))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ix, err := Collect(src, func(string, ...any) {})
+		if err != nil || len(ix) != 2000 {
+			b.Fatal(err, len(ix))
+		}
+		out := b.TempDir()
+		if err := Write(ix, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,80 @@
+package metadata
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseModes(t *testing.T) {
+	for _, tc := range []struct {
+		typ  string
+		mode Mode
+	}{
+		{"ccaas", Service}, {"CCAAS", Service}, {"external", Service}, {"External", Service},
+		{"binary", Binary}, {"BINARY", Binary},
+		{"golang", Unhandled}, {"node", Unhandled}, {"", Unhandled}, {"ccaas ", Unhandled},
+	} {
+		m, err := Parse([]byte(`{"type":"` + tc.typ + `","label":"l","path":"p"}`))
+		require.NoError(t, err, tc.typ)
+		assert.Equal(t, tc.mode, m.Mode(), tc.typ)
+		assert.Equal(t, Metadata{Type: tc.typ, Label: "l", Path: "p"}, m)
+	}
+}
+
+func TestParseRefuses(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"type":`, "metadata.json: expected JSON, found malformed JSON"},
+		{``, "metadata.json: expected JSON, found malformed JSON"},
+		{`[1]`, "metadata.json: expected a JSON object, found an array"},
+		{`"ccaas"`, "metadata.json: expected a JSON object, found a string"},
+		{`{"label":"x"}`, "metadata.json: type: required field is missing"},
+		{`{"type":7}`, "metadata.json: type: expected a string, found a number"},
+		{`{"type":null}`, "metadata.json: type: expected a string, found null"},
+		{`{"type":"ccaas","path":{}}`, "metadata.json: path: expected a string, found an object"},
+		{`{"type":"ccaas","label":true}`, "metadata.json: label: expected a string, found a boolean"},
+		{"{\"type\":\"cc\xffas\"}", "metadata.json: expected UTF-8 JSON, found invalid UTF-8"},
+	} {
+		_, err := Parse([]byte(tc.in))
+		require.Error(t, err, tc.in)
+		assert.Equal(t, tc.want, err.Error(), tc.in)
+	}
+}
+
+func TestClaim(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Claim(dir)
+	assert.EqualError(t, err, "metadata.json: file not found in the metadata folder")
+
+	write := func(s string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, File), []byte(s), 0o700))
+	}
+	write(`{"type":"golang","label":"mycc"}`)
+	_, err = Claim(dir)
+	assert.EqualError(t, err, `metadata.json: type: "golang" is not handled by extbuilder (handled: ccaas, external, binary)`)
+
+	write(`{"type":"external","label":"mycc"}`)
+	m, err := Claim(dir)
+	require.NoError(t, err)
+	assert.Equal(t, Service, m.Mode())
+
+	big := make([]byte, maxSize+1)
+	for i := range big {
+		big[i] = ' '
+	}
+	write(`{"type":"ccaas"}` + string(big))
+	_, err = Claim(dir)
+	assert.ErrorContains(t, err, "expected at most 65536 bytes")
+}
+
+func TestCheckLabel(t *testing.T) {
+	for _, ok := range []string{"mycc", "mycc_1.0", "a", "A+b-c.d_e", "0abc"} {
+		assert.NoError(t, CheckLabel(ok), ok)
+	}
+	for _, bad := range []string{"", "_mycc", "-x", "my cc", "mycc:1", "my/cc", "é", "mycc\n"} {
+		assert.Error(t, CheckLabel(bad), bad)
+	}
+}
