@@ -112,8 +112,12 @@ func (b *Builder) Release(buildDir, releaseDir string) error {
 func (b *Builder) loadConnection(path string, opts connection.Options) (*connection.Info, error) {
 	opts.Now = b.Now
 	info, warnings, err := connection.Load(path, opts)
-	for _, w := range warnings {
-		b.Warn("%s", w)
+	// build has already reported the warnings; release repeating them
+	// would only double every line in the peer log.
+	if opts.Templates != connection.LiteralValues {
+		for _, w := range warnings {
+			b.Warn("%s", w)
+		}
 	}
 	var e *connection.Error
 	if errors.As(err, &e) && e.Field == "" && e.Problem == "file not found" && opts.SourceDir != "" {
