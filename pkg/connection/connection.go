@@ -189,10 +189,17 @@ func decodeObject(data []byte, r *report) ([]field, error) {
 	if !utf8.Valid(data) {
 		return nil, r.fail("", "", "expected UTF-8 JSON, found invalid UTF-8 at byte %d", invalidUTF8At(data))
 	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, r.fail("", "", "expected a JSON object, found an empty file")
+	}
+	if bytes.HasPrefix(data, []byte("\uFEFF")) {
+		return nil, r.fail("", "save the file as UTF-8 without a byte order mark (the peer refuses it too)",
+			"expected JSON, found a byte order mark at the start")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, syntaxError(r, data, dec, err)
+		return nil, syntaxError(r, data, err)
 	}
 	if tok != json.Delim('{') {
 		return nil, r.fail("", "", "expected a JSON object, found %s", jsonKind(tok))
@@ -202,12 +209,12 @@ func decodeObject(data []byte, r *report) ([]field, error) {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, syntaxError(r, data, dec, err)
+			return nil, syntaxError(r, data, err)
 		}
 		name := tok.(string) // object keys are always strings
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, syntaxError(r, data, dec, err)
+			return nil, syntaxError(r, data, err)
 		}
 		if seen[name] {
 			return nil, r.fail(name, "keep one", "field appears more than once")
@@ -216,10 +223,10 @@ func decodeObject(data []byte, r *report) ([]field, error) {
 		fields = append(fields, field{name, raw})
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, syntaxError(r, data, dec, err)
+		return nil, syntaxError(r, data, err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, r.fail("", "", "expected one JSON object, found more data after it at byte %d", dec.InputOffset())
+	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		return nil, r.fail("", "", "expected one JSON object, found more data after it at %s", position(data, int64(len(data)-len(rest))))
 	}
 	return fields, nil
 }
@@ -229,17 +236,33 @@ type field struct {
 	raw  json.RawMessage
 }
 
-func syntaxError(r *report, data []byte, dec *json.Decoder, err error) error {
-	offset := dec.InputOffset()
+// syntaxError reports where the JSON goes wrong. The streaming decoder's
+// offsets are relative to the value it was reading, so the whole document is
+// checked again for an offset that people can use.
+func syntaxError(r *report, data []byte, err error) error {
 	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		offset = se.Offset
+	if checkErr := json.Unmarshal(data, new(json.RawMessage)); errors.As(checkErr, &se) {
+		err = se
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || se != nil && atEnd(se) {
 		return r.fail("", "", "malformed JSON: unexpected end of file at %s", position(data, int64(len(data))))
 	}
-	msg := strings.TrimPrefix(err.Error(), "json: ")
-	return r.fail("", "", "malformed JSON at %s: %s", position(data, offset), msg)
+	offset := int64(0)
+	if se != nil {
+		offset = syntaxOffset(se)
+	}
+	return r.fail("", "", "malformed JSON at %s: %s", position(data, offset), safeMessage(strings.TrimPrefix(err.Error(), "json: ")))
+}
+
+func atEnd(se *json.SyntaxError) bool { return se.Error() == "unexpected end of JSON input" }
+
+// syntaxOffset is where json.Unmarshal's error points: its Offset counts the
+// offending byte, except at the end of the input.
+func syntaxOffset(se *json.SyntaxError) int64 {
+	if atEnd(se) || se.Offset == 0 {
+		return se.Offset
+	}
+	return se.Offset - 1
 }
 
 // position turns a byte offset into "line L, column C" for people.
@@ -251,8 +274,8 @@ func position(data []byte, offset int64) string {
 	for _, b := range data[:offset] {
 		if b == '\n' {
 			line, col = line+1, 1
-		} else {
-			col++
+		} else if utf8.RuneStart(b) {
+			col++ // columns count characters, as editors do
 		}
 	}
 	return fmt.Sprintf("line %d, column %d", line, col)

@@ -157,7 +157,7 @@ func (d *decoder) duration(raw map[string]json.RawMessage) (time.Duration, error
 		hint := ""
 		if rawKind(r) == "a number" {
 			hint = fmt.Sprintf("the peer reads a number as nanoseconds, so %s would be %s; write a duration string such as \"10s\"",
-				string(bytes.TrimSpace(r)), nanoseconds(r))
+				shorten(string(bytes.TrimSpace(r)), 40), nanoseconds(r))
 		}
 		return 0, d.fail(fieldDialTimeout, hint, "expected a duration string such as \"10s\", found %s", rawKind(r))
 	}
@@ -209,7 +209,9 @@ func (d *decoder) pem(raw map[string]json.RawMessage, name string) (string, erro
 	if !utf8Text(data) {
 		return "", d.fail(fileField, "", "expected a PEM text file, found binary data in %s", quote(rel))
 	}
-	return string(data), nil
+	// Same treatment as inline text, so that the released (inline) form
+	// decodes to the same value.
+	return d.realNewlines(name, string(data)), nil
 }
 
 // realNewlines undoes a common hand-editing mistake: PEM pasted with the
@@ -276,16 +278,52 @@ func rawKind(r json.RawMessage) string {
 }
 
 // quote shows an operator's value, shortened so one line stays one line.
+// PEM text is described, never shown: it may be a private key in the wrong field.
 func quote(s string) string {
 	const max = 80
+	if looksLikePEM(s) {
+		return fmt.Sprintf("PEM text (%d bytes, not shown)", len(s))
+	}
 	if len(s) > max {
 		return fmt.Sprintf("%q (%d bytes)", s[:max]+"...", len(s))
 	}
 	return fmt.Sprintf("%q", s)
 }
 
-// nearest returns the candidate within edit distance 2 of name, if any.
+func looksLikePEM(s string) bool {
+	return strings.Contains(s, "-----BEGIN") || strings.Contains(s, "PRIVATE KEY")
+}
+
+// safeMessage makes a library's error text fit our rules: one line, bounded,
+// and no PEM.
+func safeMessage(s string) string {
+	const max = 200
+	if looksLikePEM(s) {
+		return "(message not shown: it quotes PEM text)"
+	}
+	s = strings.NewReplacer("\n", "\\n", "\r", "\\r").Replace(s)
+	return shorten(s, max)
+}
+
+// shorten cuts s to at most max bytes on a character boundary.
+func shorten(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max] + "..."
+}
+
+// nearest returns the candidate equal to name but for case, or else within
+// edit distance 2 of it, if any.
 func nearest(name string, candidates []string) string {
+	for _, c := range candidates {
+		if strings.EqualFold(name, c) {
+			return c
+		}
+	}
 	best, bestDist := "", 3
 	for _, c := range candidates {
 		if d := editDistance(name, c); d < bestDist {

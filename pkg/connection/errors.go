@@ -14,7 +14,7 @@ type Error struct {
 func (e *Error) Error() string {
 	s := e.File
 	if e.Field != "" {
-		s += ": " + e.Field
+		s += ": " + fieldName(e.Field)
 	}
 	s += ": " + e.Problem
 	if e.Hint != "" {
@@ -41,4 +41,18 @@ func (r *report) fail(field, hint, format string, a ...any) *Error {
 
 func (r *report) warn(field, hint, format string, a ...any) {
 	r.warnings = append(r.warnings, Warning{File: r.file, Field: field, Problem: fmt.Sprintf(format, a...), Hint: hint})
+}
+
+// fieldName shows a field name as written when it is a plain identifier, and
+// quoted otherwise: an unknown field may hold line breaks or pasted PEM.
+func fieldName(name string) string {
+	if len(name) > 64 {
+		return quote(name)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return quote(name)
+		}
+	}
+	return name
 }

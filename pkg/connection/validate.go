@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // validate checks the decoded values as the peer will use them. Fields left
@@ -19,23 +20,26 @@ func (i *Info) validate(r *report, now time.Time, templated map[string]bool) err
 			return err
 		}
 	}
-	if !i.TLSRequired {
+	// A templated boolean (CheckTemplates) is unknown: neither true nor false.
+	tlsKnown, authKnown := !templated[fieldTLSRequired], !templated[fieldClientAuthRequired]
+	tlsOff, authOff := tlsKnown && !i.TLSRequired, authKnown && !i.ClientAuthRequired
+	if tlsOff {
 		for _, f := range []struct{ name, value string }{
 			{fieldRootCert, i.RootCert}, {fieldClientCert, i.ClientCert}, {fieldClientKey, i.ClientKey},
 		} {
-			if f.value != "" || templated[f.name] || templated[pemFiles[f.name]] {
+			if f.value != "" || skipped(templated, f.name) {
 				r.warn(f.name, "set \"tls_required\": true to use TLS", "ignored by the peer because tls_required is false: the connection will not use TLS")
 				break
 			}
 		}
-		if i.ClientAuthRequired {
+		if authKnown && i.ClientAuthRequired {
 			r.warn(fieldClientAuthRequired, "", "ignored by the peer because tls_required is false")
 		}
 	}
-	if i.Domain != "" && !(i.TLSRequired && i.ClientAuthRequired) {
+	if i.Domain != "" && (tlsOff || authOff) {
 		r.warn(fieldDomain, "", "ignored by the peer, which applies domain only with tls_required and client_auth_required true")
 	}
-	if !i.TLSRequired {
+	if !tlsKnown || !i.TLSRequired {
 		return nil
 	}
 	if !skipped(templated, fieldRootCert) {
@@ -49,14 +53,14 @@ func (i *Info) validate(r *report, now time.Time, templated map[string]bool) err
 		}
 		for _, c := range certs {
 			if now.After(c.NotAfter) {
-				r.warn(fieldRootCert, "", "certificate %q expired on %s", c.Subject.CommonName, c.NotAfter.UTC().Format(time.RFC3339))
+				r.warn(fieldRootCert, "", "certificate %s expired on %s", quote(c.Subject.CommonName), c.NotAfter.UTC().Format(time.RFC3339))
 			}
 		}
 	}
-	if !i.ClientAuthRequired || skipped(templated, fieldClientCert) || skipped(templated, fieldClientKey) {
+	if !authKnown || !i.ClientAuthRequired {
 		return nil
 	}
-	return validateClientPair(r, i.ClientCert, i.ClientKey, now)
+	return validateClientPair(r, i.ClientCert, i.ClientKey, now, skipped(templated, fieldClientCert), skipped(templated, fieldClientKey))
 }
 
 func skipped(templated map[string]bool, name string) bool {
@@ -79,11 +83,12 @@ func validateAddress(r *report, addr string) error {
 	if host == "" {
 		return r.fail(fieldAddress, hint, "expected a host before the port, found %s", quote(addr))
 	}
-	if strings.ContainsAny(host, "/ \t\r\n?#@") {
+	if strings.ContainsAny(host, "/ ?#@") || strings.IndexFunc(host, unicode.IsControl) >= 0 {
 		return r.fail(fieldAddress, hint, "expected a host name or IP address, found %s", quote(host))
 	}
+	// Digits only: Atoi alone takes "+80", which the peer's dialer does not.
 	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
+	if err != nil || strings.Trim(port, "0123456789") != "" || n < 1 || n > 65535 {
 		return r.fail(fieldAddress, hint, "expected a port from 1 to 65535, found %s", quote(port))
 	}
 	return nil
@@ -100,15 +105,14 @@ func parseCertificates(r *report, name, text string) ([]*x509.Certificate, error
 			break
 		}
 		if block.Type != "CERTIFICATE" {
-			hint := ""
 			if strings.Contains(block.Type, "PRIVATE KEY") {
-				hint = "a private key does not belong here; never share it"
+				return nil, r.fail(name, "a private key does not belong here; never share it", "expected PEM CERTIFICATE blocks, found a private key")
 			}
-			return nil, r.fail(name, hint, "expected PEM CERTIFICATE blocks, found a %q block", block.Type)
+			return nil, r.fail(name, "", "expected PEM CERTIFICATE blocks, found a %s block", quote(block.Type))
 		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, r.fail(name, "", "certificate %d does not parse: %s", len(certs)+1, strings.TrimPrefix(err.Error(), "x509: "))
+			return nil, r.fail(name, "", "certificate %d does not parse: %s", len(certs)+1, safeMessage(strings.TrimPrefix(err.Error(), "x509: ")))
 		}
 		certs = append(certs, c)
 	}
@@ -122,66 +126,105 @@ func parseCertificates(r *report, name, text string) ([]*x509.Certificate, error
 }
 
 // validateClientPair checks the peer's client identity: both parts present,
-// parsing, matching, and valid now.
-func validateClientPair(r *report, certPEM, keyPEM string, now time.Time) error {
+// parsing, matching, and valid now. A part left as a template is skipped.
+func validateClientPair(r *report, certPEM, keyPEM string, now time.Time, skipCert, skipKey bool) error {
 	const required = "required when client_auth_required is true"
-	if certPEM == "" {
+	if !skipCert && certPEM == "" {
 		return r.fail(fieldClientCert, "give the peer's client certificate as PEM, inline or as client_cert_file", required)
 	}
-	if keyPEM == "" {
+	if !skipKey && keyPEM == "" {
 		return r.fail(fieldClientKey, "give the peer's client private key as PEM, inline or as client_key_file", required)
 	}
-	certs, err := parseCertificates(r, fieldClientCert, certPEM)
-	if err != nil {
-		return err
+	var leaf *x509.Certificate
+	if !skipCert {
+		certs, err := parseCertificates(r, fieldClientCert, certPEM)
+		if err != nil {
+			return err
+		}
+		leaf = certs[0]
 	}
-	leaf := certs[0]
-	key, err := parsePrivateKey(r, keyPEM)
-	if err != nil {
-		return err
+	if !skipKey {
+		key, err := parsePrivateKey(r, keyPEM)
+		if err != nil {
+			return err
+		}
+		pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+		if leaf != nil && (!ok || !pub.Equal(leaf.PublicKey)) {
+			return r.fail(fieldClientKey, "use the key that was issued with client_cert", "does not match the public key of client_cert (%s)", quote(leaf.Subject.CommonName))
+		}
 	}
-	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
-	if !ok || !pub.Equal(leaf.PublicKey) {
-		return r.fail(fieldClientKey, "use the key that was issued with client_cert", "does not match the public key of client_cert (%q)", leaf.Subject.CommonName)
+	if leaf == nil {
+		return nil
 	}
 	const layout = time.RFC3339
 	if now.Before(leaf.NotBefore) {
 		return r.fail(fieldClientCert, "check the clocks, or issue a certificate valid now",
-			"certificate %q is not valid before %s (now %s)", leaf.Subject.CommonName, leaf.NotBefore.UTC().Format(layout), now.UTC().Format(layout))
+			"certificate %s is not valid before %s (now %s)", quote(leaf.Subject.CommonName), leaf.NotBefore.UTC().Format(layout), now.UTC().Format(layout))
 	}
 	if now.After(leaf.NotAfter) {
 		return r.fail(fieldClientCert, "renew the peer's client certificate",
-			"certificate %q expired on %s (now %s)", leaf.Subject.CommonName, leaf.NotAfter.UTC().Format(layout), now.UTC().Format(layout))
+			"certificate %s expired on %s (now %s)", quote(leaf.Subject.CommonName), leaf.NotAfter.UTC().Format(layout), now.UTC().Format(layout))
 	}
 	return nil
 }
 
-// parsePrivateKey accepts the PEM forms Go's TLS stack accepts. Its errors
-// never echo the key.
+// parsePrivateKey accepts what Go's TLS stack (and so the peer) accepts: the
+// first PRIVATE KEY block, other blocks such as openssl's EC PARAMETERS
+// skipped, in PKCS#1, PKCS#8 or SEC 1 form whatever its label says. Its
+// messages never echo the key, nor name its block (they would read like key
+// material to anyone scanning logs for it).
 func parsePrivateKey(r *report, text string) (crypto.Signer, error) {
-	block, rest := pem.Decode([]byte(text))
-	if block == nil {
-		return nil, r.fail(fieldClientKey, "paste the PEM text, starting with -----BEGIN PRIVATE KEY-----", "expected a PEM private key, found no PEM block")
+	var block *pem.Block
+	other := ""
+	rest := []byte(text)
+	for block == nil {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if isPrivateKeyType(b.Type) {
+			block = b
+		} else if other == "" {
+			other = b.Type
+		}
 	}
-	if !strings.HasSuffix(block.Type, "PRIVATE KEY") {
-		return nil, r.fail(fieldClientKey, "", "expected a PEM PRIVATE KEY block, found a %q block", block.Type)
+	switch {
+	case block == nil && other == "CERTIFICATE":
+		return nil, r.fail(fieldClientKey, "the certificate belongs in client_cert", "expected a PEM private key, found only a certificate")
+	case block == nil && other != "":
+		return nil, r.fail(fieldClientKey, "", "expected a PEM private key, found only a %s block", quote(other))
+	case block == nil:
+		return nil, r.fail(fieldClientKey, "paste the PEM text of the key, including its -----BEGIN and -----END lines", "expected a PEM private key, found no PEM block")
+	}
+	for {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if isPrivateKeyType(b.Type) {
+			return nil, r.fail(fieldClientKey, "keep only the key that matches client_cert", "expected one PEM private key, found more than one")
+		}
 	}
 	if len(bytes.TrimSpace(rest)) > 0 {
-		return nil, r.fail(fieldClientKey, "", "expected one PEM private key, found more text after it")
+		return nil, r.fail(fieldClientKey, "", "expected only PEM blocks, found other text after the private key")
+	}
+	if strings.HasPrefix(block.Type, "ENCRYPTED") || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
+		return nil, r.fail(fieldClientKey, "decrypt it (e.g. openssl pkey -in key.pem -out plain.pem): the peer cannot use a password", "expected an unencrypted private key, found an encrypted one")
 	}
 	var key any
 	var err error
-	switch block.Type {
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	default:
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	if key, err = x509.ParsePKCS1PrivateKey(block.Bytes); err != nil {
+		if key, err = x509.ParsePKCS8PrivateKey(block.Bytes); err != nil {
+			key, err = x509.ParseECPrivateKey(block.Bytes)
+		}
 	}
 	signer, ok := key.(crypto.Signer)
 	if err != nil || !ok {
-		return nil, r.fail(fieldClientKey, "", "the %s block does not parse as a private key", block.Type)
+		return nil, r.fail(fieldClientKey, "", "expected an RSA, ECDSA or Ed25519 private key in PKCS#1, PKCS#8 or SEC 1 form, found one that does not parse")
 	}
 	return signer, nil
+}
+
+func isPrivateKeyType(t string) bool {
+	return t == "PRIVATE KEY" || strings.HasSuffix(t, " PRIVATE KEY")
 }

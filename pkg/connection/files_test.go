@@ -1,0 +1,156 @@
+package connection
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// packageDir lays out a package source folder with TLS material by file.
+func packageDir(t *testing.T) string {
+	t.Helper()
+	f := pki()
+	src := t.TempDir()
+	for name, content := range map[string]string{
+		"tls/ca.pem":     f.ca.CertPEM,
+		"tls/client.pem": f.client.CertPEM,
+		"tls/client.key": f.client.KeyPEM,
+	} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(src, name)), 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(src, name), []byte(content), 0o600))
+	}
+	return src
+}
+
+func byFileDoc() map[string]any {
+	return obj("address", "mycc:9999", "tls_required", true, "client_auth_required", true,
+		"root_cert_file", "tls/ca.pem", "client_cert_file", "tls/client.pem", "client_key_file", "tls/client.key")
+}
+
+func TestFileReferences(t *testing.T) {
+	f := pki()
+	src := packageDir(t)
+	outside := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "ca.pem"), []byte(f.ca.CertPEM), 0o600))
+	require.NoError(t, os.Symlink(filepath.Join(outside, "ca.pem"), filepath.Join(src, "tls", "escape.pem")))
+	require.NoError(t, os.Symlink("../../outside.pem", filepath.Join(src, "tls", "up.pem")))
+	require.NoError(t, os.Symlink("ca.pem", filepath.Join(src, "tls", "alias.pem")))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "big.pem"), make([]byte, MaxSize+1), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "binary.pem"), []byte("\x00\x01\x02"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "escaped.pem"), []byte(strings.ReplaceAll(f.ca.CertPEM, "\n", `\n`)), 0o600))
+
+	t.Run("all material by file", func(t *testing.T) {
+		info, warnings, err := parseDoc(t, encode(t, byFileDoc()), Options{SourceDir: src})
+		require.NoError(t, err)
+		assert.Empty(t, warnings)
+		assert.Equal(t, f.ca.CertPEM, info.RootCert)
+		assert.Equal(t, f.client.CertPEM, info.ClientCert)
+		assert.Equal(t, f.client.KeyPEM, info.ClientKey)
+		out := string(info.Marshal())
+		assert.NotContains(t, out, "_file", "the peer gets inline PEM")
+	})
+	accepted := []string{"./tls/ca.pem", "tls/../tls/ca.pem", "tls//ca.pem", "tls/alias.pem"}
+	for _, path := range accepted {
+		t.Run("accepted "+path, func(t *testing.T) {
+			info, _, err := parseDoc(t, encode(t, with(byFileDoc(), "root_cert_file", path)), Options{SourceDir: src})
+			require.NoError(t, err)
+			assert.Equal(t, f.ca.CertPEM, info.RootCert)
+		})
+	}
+	t.Run("escaped newlines in a file are normalized like inline text", func(t *testing.T) {
+		info, warnings, err := parseDoc(t, encode(t, with(byFileDoc(), "root_cert_file", "escaped.pem")), Options{SourceDir: src})
+		require.NoError(t, err)
+		assert.Equal(t, f.ca.CertPEM, info.RootCert)
+		warningFor(t, warnings, "root_cert")
+	})
+	cases := []struct {
+		name, field, path string
+		want              []string
+	}{
+		{"absolute", "root_cert_file", filepath.Join(src, "tls", "ca.pem"), []string{"expected a path relative to the package source folder", "tls/ca.pem"}},
+		{"parent", "root_cert_file", "../ca.pem", []string{`expected a path relative to the package source folder, found "../ca.pem"`}},
+		{"escaping through a folder", "client_cert_file", "tls/../../x.pem", []string{`found "tls/../../x.pem"`}},
+		{"empty", "client_key_file", "", []string{`found ""`}},
+		{"symlink out of the package", "root_cert_file", "tls/escape.pem", []string{`cannot open "tls/escape.pem"`}},
+		{"relative symlink out of the package", "root_cert_file", "tls/up.pem", []string{`cannot open "tls/up.pem"`}},
+		{"missing", "client_cert_file", "tls/nope.pem", []string{`file "tls/nope.pem" not found in the package`}},
+		{"folder", "root_cert_file", "tls", []string{`"tls": expected a regular file, found a folder`}},
+		{"oversize", "root_cert_file", "big.pem", []string{`"big.pem": expected at most 1048576 bytes (1 MiB), found 1048577`}},
+		{"binary", "root_cert_file", "binary.pem", []string{`expected a PEM text file, found binary data in "binary.pem"`}},
+		{"wrong content still validated", "root_cert_file", "tls/client.key", []string{"found a private key"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := parseDoc(t, encode(t, with(byFileDoc(), c.field, c.path)), Options{SourceDir: src})
+			field := c.field
+			if c.name == "wrong content still validated" {
+				field = "root_cert"
+			}
+			fieldError(t, err, field, c.want...)
+		})
+	}
+	for inline, file := range pemFiles {
+		t.Run("both "+inline+" and "+file, func(t *testing.T) {
+			doc := with(byFileDoc(), inline, pki().ca.CertPEM)
+			_, _, err := parseDoc(t, encode(t, doc), Options{SourceDir: src})
+			e := fieldError(t, err, inline, "both "+inline+" and "+file+" are set")
+			assert.Equal(t, "keep one of them", e.Hint)
+		})
+	}
+	t.Run("not allowed without a source folder", func(t *testing.T) {
+		_, _, err := parseDoc(t, encode(t, byFileDoc()), Options{})
+		e := fieldError(t, err, "client_key_file", "file references are not allowed here")
+		assert.Contains(t, e.Hint, "inline")
+	})
+	t.Run("file references with TLS off are read and warned about", func(t *testing.T) {
+		info, warnings, err := parseDoc(t, encode(t, with(byFileDoc(), "tls_required", false)), Options{SourceDir: src})
+		require.NoError(t, err)
+		assert.Equal(t, f.ca.CertPEM, info.RootCert)
+		warningFor(t, warnings, "root_cert")
+	})
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "connection.json")
+	require.NoError(t, os.WriteFile(good, encode(t, plainDoc()), 0o600))
+	info, _, err := Load(good, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "mycc.example.com:9999", info.Address)
+
+	t.Run("missing", func(t *testing.T) {
+		_, _, err := Load(filepath.Join(dir, "nope.json"), Options{})
+		e := fieldError(t, err, "", "file not found")
+		assert.Equal(t, "connection.json: file not found", e.Error(), "pkg/builder matches this problem text")
+	})
+	t.Run("folder", func(t *testing.T) {
+		_, _, err := Load(dir, Options{File: "SOURCE_DIR/connection.json"})
+		e := fieldError(t, err, "", "expected a regular file, found a folder")
+		assert.Equal(t, "SOURCE_DIR/connection.json", e.File)
+	})
+	t.Run("oversize", func(t *testing.T) {
+		big := filepath.Join(dir, "big.json")
+		data := append(encode(t, plainDoc()), make([]byte, MaxSize)...)
+		require.NoError(t, os.WriteFile(big, data, 0o600))
+		_, _, err := Load(big, Options{})
+		fieldError(t, err, "", "expected at most 1048576 bytes (1 MiB)")
+	})
+	t.Run("exactly MaxSize is fine", func(t *testing.T) {
+		exact := filepath.Join(dir, "exact.json")
+		data := encode(t, plainDoc())
+		data = append(data, []byte(strings.Repeat(" ", MaxSize-len(data)))...)
+		require.NoError(t, os.WriteFile(exact, data, 0o600))
+		_, _, err := Load(exact, Options{})
+		require.NoError(t, err)
+	})
+	t.Run("errors of the content", func(t *testing.T) {
+		bad := filepath.Join(dir, "bad.json")
+		require.NoError(t, os.WriteFile(bad, []byte(`{"address":"mycc"}`), 0o600))
+		_, _, err := Load(bad, Options{})
+		fieldError(t, err, "address", "expected host:port")
+	})
+}
