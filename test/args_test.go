@@ -12,7 +12,7 @@ import (
 )
 
 // arity is how many arguments the peer passes to each program.
-var arity = map[string]int{"detect": 2, "build": 3, "release": 2}
+var arity = map[string]int{"detect": 2, "build": 3, "release": 2, "run": 2}
 
 // runDirect runs a built program outside any install, with an empty
 // environment, and returns its exit code, stderr and stdout.

@@ -20,11 +20,11 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // builderDir is the builder folder (holding bin/detect, bin/build,
-// bin/release) that every test installs with.
+// bin/release, bin/run) that every test installs with.
 var builderDir string
 
-// programs are the binaries a peer calls during install.
-var programs = []string{"detect", "build", "release"}
+// programs are the binaries a peer calls: the first three at install, run at launch.
+var programs = []string{"detect", "build", "release", "run"}
 
 func TestMain(m *testing.M) {
 	flag.Parse()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/extbuilder/extbuilder/pkg/connection"
 	"github.com/extbuilder/extbuilder/pkg/couchdb"
+	"github.com/extbuilder/extbuilder/pkg/executable"
 	"github.com/extbuilder/extbuilder/pkg/metadata"
 	"github.com/extbuilder/extbuilder/pkg/stage"
 )
@@ -47,8 +48,6 @@ func (b *Builder) Build(sourceDir, metadataDir, outputDir string) error {
 			return err
 		}
 		conn = info.Marshal()
-	case metadata.Binary:
-		return errors.New("metadata.json: type: binary packages are not supported yet")
 	}
 	indexes, err := couchdb.Collect(sourceDir, b.Warn)
 	if err != nil {
@@ -65,6 +64,15 @@ func (b *Builder) Build(sourceDir, metadataDir, outputDir string) error {
 	if conn != nil {
 		if err := out.WriteFile(ConnectionFile, conn, 0o600); err != nil {
 			return fmt.Errorf("BUILD_OUTPUT_DIR: %w", err)
+		}
+	}
+	if m.Mode() == metadata.Binary {
+		path := m.Path
+		if path == "" {
+			path = executable.File
+		}
+		if err := executable.Install(sourceDir, path, out.Path(executable.File)); err != nil {
+			return err
 		}
 	}
 	// connection.json last: its presence means the build is complete.
@@ -100,6 +108,9 @@ func (b *Builder) Release(buildDir, releaseDir string) error {
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("BUILD_OUTPUT_DIR/%s: cannot read: %w", ConnectionFile, err)
+	case isFile(filepath.Join(buildDir, executable.File)):
+		// A binary package: bin/run starts it from the build cache, and
+		// release has only the indexes to place.
 	default:
 		return errors.New("BUILD_OUTPUT_DIR: holds neither connection.json nor chaincode; hint: it must be the output of extbuilder's build")
 	}
@@ -107,6 +118,11 @@ func (b *Builder) Release(buildDir, releaseDir string) error {
 		return fmt.Errorf("RELEASE_OUTPUT_DIR: %w", err)
 	}
 	return nil
+}
+
+func isFile(path string) bool {
+	st, err := os.Lstat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 func (b *Builder) loadConnection(path string, opts connection.Options) (*connection.Info, error) {

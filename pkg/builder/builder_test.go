@@ -145,3 +145,47 @@ func TestReleaseRefusesEmptyBuild(t *testing.T) {
 	err := p.b.Release(p.bld, p.rel)
 	assert.EqualError(t, err, "BUILD_OUTPUT_DIR: holds neither connection.json nor chaincode; hint: it must be the output of extbuilder's build")
 }
+
+func TestBuildAndReleaseBinary(t *testing.T) {
+	p := newPkg(t, "binary", map[string]string{
+		"bin/mycc": "#!/bin/sh\nexec sleep 1\n",
+		"META-INF/statedb/couchdb/indexes/a.json": index,
+	})
+	require.NoError(t, os.WriteFile(p.meta+"/metadata.json", []byte(`{"type":"binary","label":"mycc","path":"bin/mycc"}`), 0o700))
+	require.NoError(t, p.b.Build(p.src, p.meta, p.bld))
+	assert.Equal(t, []string{
+		"META-INF drwxr-xr-x",
+		"META-INF/statedb drwxr-xr-x",
+		"META-INF/statedb/couchdb drwxr-xr-x",
+		"META-INF/statedb/couchdb/indexes drwxr-xr-x",
+		"META-INF/statedb/couchdb/indexes/a.json -rw-r--r--",
+		"chaincode -rwxr-xr-x",
+	}, tree(t, p.bld))
+	data, err := os.ReadFile(filepath.Join(p.bld, "chaincode"))
+	require.NoError(t, err)
+	assert.Equal(t, "#!/bin/sh\nexec sleep 1\n", string(data))
+
+	require.NoError(t, p.b.Release(p.bld, p.rel))
+	assert.Equal(t, []string{
+		"statedb drwxr-xr-x",
+		"statedb/couchdb drwxr-xr-x",
+		"statedb/couchdb/indexes drwxr-xr-x",
+		"statedb/couchdb/indexes/a.json -rw-r--r--",
+	}, tree(t, p.rel), "no connection.json: the peer calls run")
+}
+
+func TestBuildBinaryDefaultPathAndFailures(t *testing.T) {
+	p := newPkg(t, "BINARY", map[string]string{"chaincode": "#!/bin/sh\n"})
+	require.NoError(t, p.b.Build(p.src, p.meta, p.bld))
+	assert.Equal(t, []string{"chaincode -rwxr-xr-x"}, tree(t, p.bld))
+
+	p = newPkg(t, "binary", map[string]string{"README": "no executable here", "META-INF/statedb/couchdb/indexes/a.json": index})
+	err := p.b.Build(p.src, p.meta, p.bld)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "chaincode")
+	assert.Empty(t, tree(t, p.bld), "a failed build leaves neither the indexes nor an executable")
+
+	p = newPkg(t, "binary", map[string]string{"chaincode": "plain text, not a program"})
+	require.Error(t, p.b.Build(p.src, p.meta, p.bld))
+	assert.Empty(t, tree(t, p.bld))
+}

@@ -1,0 +1,356 @@
+// Package launch is the logic of bin/run: it reads the chaincode.json the
+// peer writes for a launch, gives the chaincode the files, variables and flag
+// the Go, Node and Java shims read, starts BUILD_OUTPUT_DIR/chaincode and
+// supervises it until it ends (output, signals, exit status).
+package launch
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// ChaincodeFile is the name of the file the peer writes into RUN_METADATA_DIR.
+const ChaincodeFile = "chaincode.json"
+
+// MaxChaincodeFileSize bounds what run reads: the peer's file holds one
+// identifier, one address and three PEM blobs, a few KiB.
+const MaxChaincodeFileSize = 1 << 20
+
+// Error is a problem with one field of chaincode.json (or the file as a
+// whole, or the executable). Messages never contain key material.
+type Error struct {
+	File    string // file name as the operator knows it, e.g. "chaincode.json"
+	Field   string // JSON field; empty for the file as a whole
+	Problem string // what was expected and what was found
+	Hint    string // how to fix it, when there is something useful to say
+}
+
+func (e *Error) Error() string {
+	s := e.File
+	if e.Field != "" {
+		s += ": " + e.Field
+	}
+	s += ": " + e.Problem
+	if e.Hint != "" {
+		s += "; hint: " + e.Hint
+	}
+	return s
+}
+
+// Chaincode is what the peer tells run about one launch.
+type Chaincode struct {
+	ID          string // chaincode_id: the package ID
+	PeerAddress string // peer_address: host:port the chaincode dials
+	ClientCert  string // client_cert: PEM, the chaincode's TLS client certificate
+	ClientKey   string // client_key: PEM, its private key
+	RootCert    string // root_cert: PEM CA(s) of the peer's chaincode endpoint
+	MSPID       string // mspid: the peer's local MSP ID
+}
+
+// TLS reports whether the peer expects the chaincode to dial it with TLS:
+// with peer TLS off, the three PEM fields are empty.
+func (c *Chaincode) TLS() bool { return c.ClientCert != "" }
+
+// fields are chaincode.json's fields, in the order the peer writes them.
+var fields = []string{"chaincode_id", "peer_address", "client_cert", "client_key", "root_cert", "mspid"}
+
+// ReadChaincode reads and checks dir/chaincode.json. The warnings name
+// fields run does not know (a newer peer may add some); they are not errors
+// because the peer itself ignores unknown fields.
+func ReadChaincode(dir string) (*Chaincode, []string, error) {
+	path := filepath.Join(dir, ChaincodeFile)
+	info, err := os.Lstat(path)
+	if err != nil {
+		return nil, nil, fileError(err)
+	}
+	if !info.Mode().IsRegular() {
+		found := "a special file"
+		if info.IsDir() {
+			found = "a folder"
+		}
+		return nil, nil, &Error{File: ChaincodeFile, Problem: "expected a regular file, found " + found}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fileError(err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxChaincodeFileSize+1))
+	if err != nil {
+		return nil, nil, fileError(err)
+	}
+	if len(data) > MaxChaincodeFileSize {
+		return nil, nil, &Error{File: ChaincodeFile,
+			Problem: fmt.Sprintf("expected at most %d bytes, found more", MaxChaincodeFileSize)}
+	}
+	return ParseChaincode(data)
+}
+
+func fileError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &Error{File: ChaincodeFile, Problem: "cannot be read: " + err.Error(),
+		Hint: "run is called by the peer as: run BUILD_OUTPUT_DIR RUN_METADATA_DIR"}
+}
+
+// ParseChaincode decodes and checks the contents of chaincode.json.
+func ParseChaincode(data []byte) (*Chaincode, []string, error) {
+	fail := func(field, hint, format string, a ...any) error {
+		return &Error{File: ChaincodeFile, Field: field, Problem: fmt.Sprintf(format, a...), Hint: hint}
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			return nil, nil, fail("", "", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
+		case errors.As(err, &typ):
+			return nil, nil, fail("", "", "expected a JSON object, found a JSON %s", typ.Value)
+		default:
+			return nil, nil, fail("", "", "malformed JSON: %s", err.Error())
+		}
+	}
+	if raw == nil {
+		return nil, nil, fail("", "", "expected a JSON object, found null")
+	}
+
+	values := map[string]string{}
+	for _, name := range fields {
+		v, ok := raw[name]
+		if !ok {
+			continue
+		}
+		var s string
+		// Unmarshal takes null for a string; the peer never writes one.
+		if err := json.Unmarshal(v, &s); err != nil || jsonKind(v) != "a string" {
+			return nil, nil, fail(name, "", "expected a JSON string, found %s", jsonKind(v))
+		}
+		values[name] = s
+	}
+	var warnings []string
+	var unknown []string
+	for name := range raw {
+		if !contains(fields, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	sort.Strings(unknown)
+	for _, name := range unknown {
+		warnings = append(warnings, fmt.Sprintf("%s: field %q is not known to this version of run and is ignored (known: %s)",
+			ChaincodeFile, name, strings.Join(fields, ", ")))
+	}
+
+	c := &Chaincode{
+		ID:          values["chaincode_id"],
+		PeerAddress: values["peer_address"],
+		ClientCert:  values["client_cert"],
+		ClientKey:   values["client_key"],
+		RootCert:    values["root_cert"],
+		MSPID:       values["mspid"],
+	}
+	if c.ID == "" {
+		return nil, nil, fail("chaincode_id", "", "required, but %s", missingOrEmpty(raw, "chaincode_id"))
+	}
+	if strings.ContainsAny(c.ID, "\x00\n") {
+		return nil, nil, fail("chaincode_id", "", "expected a package ID (label:hash), found a value with a control character")
+	}
+	if c.PeerAddress == "" {
+		return nil, nil, fail("peer_address", "", "required, but %s", missingOrEmpty(raw, "peer_address"))
+	}
+	if err := checkHostPort(c.PeerAddress); err != "" {
+		return nil, nil, fail("peer_address", "", "expected host:port, found %q (%s)", c.PeerAddress, err)
+	}
+	if err := checkTLS(c); err != nil {
+		return nil, nil, err
+	}
+	return c, warnings, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func missingOrEmpty(raw map[string]json.RawMessage, name string) string {
+	if _, ok := raw[name]; ok {
+		return "empty"
+	}
+	return "missing"
+}
+
+// jsonKind names the JSON type of a raw value.
+func jsonKind(v json.RawMessage) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return "nothing"
+	}
+	switch v[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	case '"':
+		return "a string"
+	default:
+		return "a number"
+	}
+}
+
+func checkHostPort(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "no port"
+	}
+	if host == "" {
+		return "empty host"
+	}
+	if strings.ContainsAny(host, "/ ") {
+		return "a host name cannot contain '/' or spaces"
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "port must be a number from 1 to 65535"
+	}
+	return ""
+}
+
+// checkTLS checks the three PEM fields: all empty (peer TLS off) or all
+// present, parsing, and the key matching the certificate.
+func checkTLS(c *Chaincode) error {
+	set := map[string]bool{"client_cert": c.ClientCert != "", "client_key": c.ClientKey != "", "root_cert": c.RootCert != ""}
+	var present, absent []string
+	for _, name := range []string{"client_cert", "client_key", "root_cert"} {
+		if set[name] {
+			present = append(present, name)
+		} else {
+			absent = append(absent, name)
+		}
+	}
+	if len(present) == 0 {
+		return nil
+	}
+	if len(absent) > 0 {
+		return &Error{File: ChaincodeFile, Field: absent[0],
+			Problem: fmt.Sprintf("empty while %s %s set; expected all of client_cert, client_key and root_cert (peer TLS on) or none (peer TLS off)",
+				strings.Join(present, " and "), plural(len(present), "is", "are"))}
+	}
+	certs, err := parseCertificates("client_cert", c.ClientCert)
+	if err != nil {
+		return err
+	}
+	if _, err := parseCertificates("root_cert", c.RootCert); err != nil {
+		return err
+	}
+	key, err := parsePrivateKey(c.ClientKey)
+	if err != nil {
+		return err
+	}
+	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(certs[0].PublicKey) {
+		return &Error{File: ChaincodeFile, Field: "client_key",
+			Problem: "does not match the public key of client_cert (the first certificate)"}
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// parseCertificates requires one or more PEM CERTIFICATE blocks that parse
+// as X.509, and nothing else but white space.
+func parseCertificates(field, text string) ([]*x509.Certificate, error) {
+	fail := func(format string, a ...any) error {
+		return &Error{File: ChaincodeFile, Field: field, Problem: fmt.Sprintf(format, a...)}
+	}
+	var certs []*x509.Certificate
+	rest := []byte(text)
+	for {
+		block, next := pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fail("expected PEM CERTIFICATE blocks, found a %q block (block %d)", block.Type, len(certs)+1)
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fail("PEM block %d is not a valid X.509 certificate", len(certs)+1)
+		}
+		certs = append(certs, cert)
+		rest = next
+	}
+	if len(certs) == 0 {
+		return nil, fail("expected PEM CERTIFICATE blocks, found no PEM block")
+	}
+	if len(bytes.TrimSpace(rest)) > 0 {
+		return nil, fail("unexpected text after PEM block %d", len(certs))
+	}
+	return certs, nil
+}
+
+// signer is what every private key type in crypto/ implements.
+type signer interface {
+	Public() crypto.PublicKey
+}
+
+// parsePrivateKey requires exactly one PEM private key block that parses.
+// Its errors describe the block, never its contents.
+func parsePrivateKey(text string) (signer, error) {
+	fail := func(format string, a ...any) error {
+		return &Error{File: ChaincodeFile, Field: "client_key", Problem: fmt.Sprintf(format, a...)}
+	}
+	block, rest := pem.Decode([]byte(text))
+	if block == nil {
+		return nil, fail("expected a PEM private key, found no PEM block")
+	}
+	if len(bytes.TrimSpace(rest)) > 0 {
+		return nil, fail("expected exactly one PEM block, found more text after it")
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	default:
+		return nil, fail("expected a PEM PRIVATE KEY block, found a %q block", block.Type)
+	}
+	if err != nil {
+		return nil, fail("the PEM %q block is not a valid private key", block.Type)
+	}
+	s, ok := key.(signer)
+	if !ok {
+		return nil, fail("the PEM %q block holds an unsupported key type", block.Type)
+	}
+	return s, nil
+}

@@ -1,0 +1,211 @@
+package launch
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/extbuilder/extbuilder/pkg/executable"
+)
+
+// ExecutableFile is the name build gives the chaincode in BUILD_OUTPUT_DIR.
+const ExecutableFile = executable.File
+
+// DefaultGrace is how long a stopping chaincode has between the signal run
+// passes on and SIGKILL. The peer kills run 5 s after its SIGTERM; 4 s
+// leaves run the time to kill the chaincode and report why it ended.
+const DefaultGrace = 4 * time.Second
+
+// drainTimeout bounds the wait for the last output once the chaincode's
+// process group is gone: a process that left the group may still hold the
+// pipe open.
+const drainTimeout = 500 * time.Millisecond
+
+// Logger receives run's own lines. *cli.Program is one.
+type Logger interface {
+	Infof(format string, a ...any)
+	Warnf(format string, a ...any)
+}
+
+// Config is one launch.
+type Config struct {
+	BuildDir    string           // BUILD_OUTPUT_DIR, holding the chaincode executable
+	MetadataDir string           // RUN_METADATA_DIR, holding chaincode.json
+	Env         []string         // run's own environment, already pruned by the peer
+	Output      io.Writer        // receives the chaincode's stdout and stderr, line by line
+	Log         Logger           // run's own lines; calls are serialized with Output
+	Stop        <-chan os.Signal // signals to pass on to the chaincode (SIGTERM, SIGINT)
+	Grace       time.Duration    // from the first stop signal to SIGKILL; 0 means DefaultGrace
+}
+
+// Exit is how a launch ended.
+type Exit struct {
+	Code   int    // run's exit status: the chaincode's, or 128+n when signal n ended it
+	Reason string // one line saying why the chaincode ended
+}
+
+// Run reads chaincode.json, writes the TLS files, starts the chaincode and
+// supervises it until it ends. An error means nothing was started; otherwise
+// Exit says how the chaincode ended.
+func Run(cfg Config) (Exit, error) {
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
+	}
+	out := &serialized{}
+	out.w = cfg.Output
+	if out.w == nil {
+		out.w = io.Discard
+	}
+	log := serializedLogger{mu: &out.mu, log: cfg.Log}
+
+	cc, warnings, err := ReadChaincode(cfg.MetadataDir)
+	if err != nil {
+		return Exit{}, err
+	}
+	for _, w := range warnings {
+		log.Warnf("%s", w)
+	}
+	exe, err := findExecutable(cfg.BuildDir)
+	if err != nil {
+		return Exit{}, err
+	}
+	if sig, ok := pending(cfg.Stop); ok {
+		code := 128 + int(sig)
+		return Exit{Code: code, Reason: fmt.Sprintf("received %s before the chaincode started; it was not started (exit status %d)", signalName(sig), code)}, nil
+	}
+	files, err := WriteTLSFiles(cfg.MetadataDir, cc)
+	if err != nil {
+		return Exit{}, err
+	}
+	defer files.Remove()
+
+	dir, err := filepath.Abs(cfg.BuildDir)
+	if err != nil {
+		return Exit{}, err
+	}
+	s := &supervisor{
+		path:  exe,
+		args:  []string{exe, PeerAddressFlag(cc)},
+		dir:   dir,
+		env:   Environ(cfg.Env, cc, files),
+		out:   out,
+		log:   log,
+		stop:  cfg.Stop,
+		grace: cfg.Grace,
+	}
+	return s.run()
+}
+
+// findExecutable returns the absolute path of BUILD_OUTPUT_DIR/chaincode
+// after checking that this machine can run it.
+func findExecutable(buildDir string) (string, error) {
+	path, err := filepath.Abs(filepath.Join(buildDir, ExecutableFile))
+	if err != nil {
+		return "", err
+	}
+	hint := `build writes it for packages of type "binary"; rebuild the package with this builder (peer lifecycle chaincode install)`
+	info, err := os.Lstat(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return "", &Error{File: ExecutableFile, Problem: "no such file in BUILD_OUTPUT_DIR", Hint: hint}
+		}
+		return "", &Error{File: ExecutableFile, Problem: "cannot be read: " + err.Error()}
+	}
+	if !info.Mode().IsRegular() {
+		return "", &Error{File: ExecutableFile, Problem: "expected a regular file in BUILD_OUTPUT_DIR, found something else", Hint: hint}
+	}
+	if info.Mode().Perm()&0o111 == 0 {
+		return "", &Error{File: ExecutableFile, Problem: fmt.Sprintf("expected an executable file, found mode %04o", info.Mode().Perm()), Hint: hint}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", &Error{File: ExecutableFile, Problem: "cannot be read: " + err.Error()}
+	}
+	defer f.Close()
+	// build checked it already; checking again costs one read and turns a
+	// build cache copied from another machine into a clear line.
+	if err := executable.Check(ExecutableFile, f); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// pending returns a stop signal that has already arrived, if any.
+func pending(stop <-chan os.Signal) (syscall.Signal, bool) {
+	for {
+		select {
+		case sig := <-stop:
+			if s, ok := sig.(syscall.Signal); ok {
+				return s, true
+			}
+		default:
+			return 0, false
+		}
+	}
+}
+
+// serialized is the one writer of run's stderr: chaincode lines and run's
+// own lines never interleave.
+type serialized struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *serialized) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+type serializedLogger struct {
+	mu  *sync.Mutex
+	log Logger
+}
+
+func (l serializedLogger) Infof(format string, a ...any) {
+	if l.log != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.log.Infof(format, a...)
+	}
+}
+
+func (l serializedLogger) Warnf(format string, a ...any) {
+	if l.log != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.log.Warnf(format, a...)
+	}
+}
+
+// signalName names a signal the way operators know it, e.g. "SIGTERM".
+func signalName(s syscall.Signal) string {
+	if name, ok := signalNames[s]; ok {
+		return name
+	}
+	return fmt.Sprintf("signal %d", int(s))
+}
+
+var signalNames = map[syscall.Signal]string{
+	syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT",
+	syscall.SIGILL: "SIGILL", syscall.SIGTRAP: "SIGTRAP", syscall.SIGABRT: "SIGABRT",
+	syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE", syscall.SIGKILL: "SIGKILL",
+	syscall.SIGSEGV: "SIGSEGV", syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM",
+	syscall.SIGTERM: "SIGTERM", syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2",
+}
+
+// supervisor runs one chaincode process until it ends.
+type supervisor struct {
+	path  string   // absolute path of the executable
+	args  []string // argv, args[0] included
+	dir   string   // working directory: BUILD_OUTPUT_DIR
+	env   []string
+	out   *serialized
+	log   serializedLogger
+	stop  <-chan os.Signal
+	grace time.Duration
+}

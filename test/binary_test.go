@@ -1,0 +1,360 @@
+//go:build linux
+
+package test
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/extbuilder/extbuilder/internal/testpki"
+	"github.com/extbuilder/extbuilder/test/peersim"
+	"github.com/extbuilder/extbuilder/test/samples"
+)
+
+// Binary packages: installed by peersim like the service-mode samples (same
+// goldens, same step checks), then launched from the build cache through
+// bin/run the way the peer launches a chaincode that has no connection.json.
+
+// binaryCase is a package built in the test, since a binary package holds
+// an executable: the golden ones hold scripts and hand-made ELF headers,
+// whose bytes do not change with the Go version.
+type binaryCase struct {
+	name     string
+	metadata string
+	code     []peersim.Entry
+	failing  string // "" or "build"
+	skip     string // why the case cannot run on this machine, if it cannot
+}
+
+const startScript = "#!/bin/sh\n# a wrapper starts the real program with exec, so that it gets run's signals\nexec ./bin/server \"$@\"\n"
+
+const index = `{"index":{"fields":["docType","owner"]},"ddoc":"indexOwnerDoc","name":"indexOwner","type":"json"}`
+
+// foreignArch is an architecture the goldens can name whatever the host.
+const foreignArch = "riscv64"
+
+// elfHeader is the 64-byte header of a little-endian 64-bit ELF executable
+// for the given e_machine: all that build's architecture check reads.
+func elfHeader(machine uint16) []byte {
+	h := make([]byte, 64)
+	copy(h, "\x7fELF\x02\x01\x01") // 64-bit, little-endian, version 1, OS/ABI 0
+	h[16] = 2                      // ET_EXEC
+	h[18], h[19] = byte(machine), byte(machine>>8)
+	return h
+}
+
+func binaryCases() []binaryCase {
+	const emRISCV = 243
+	skipForeign := ""
+	if runtime.GOARCH == foreignArch {
+		skipForeign = "the host is " + foreignArch
+	}
+	return []binaryCase{
+		{name: "binary-script", metadata: `{"type":"binary","label":"asset_1.0","path":"bin/start.sh"}`,
+			code: []peersim.Entry{
+				{Name: "META-INF/statedb/couchdb/indexes/indexOwner.json", Body: []byte(index)},
+				{Name: "bin/server", Mode: 0o755, Body: []byte("#!/bin/sh\nexec sleep 600\n")},
+				{Name: "bin/start.sh", Mode: 0o644, Body: []byte(startScript)},
+			}},
+		{name: "binary-default-path", metadata: `{"type":"BINARY","label":"asset_1.0"}`,
+			code: []peersim.Entry{{Name: "chaincode", Mode: 0o700, Body: []byte("#!/bin/sh\nexit 0\n")}}},
+		{name: "binary-missing-executable", failing: "build", metadata: `{"type":"binary","label":"asset_1.0","path":"bin/asset"}`,
+			code: []peersim.Entry{{Name: "bin/other", Mode: 0o755, Body: []byte("#!/bin/sh\n")}}},
+		{name: "binary-path-escapes", failing: "build", metadata: `{"type":"binary","label":"asset_1.0","path":"../../bin/sh"}`,
+			code: []peersim.Entry{{Name: "chaincode", Mode: 0o755, Body: []byte("#!/bin/sh\n")}}},
+		{name: "binary-path-is-a-folder", failing: "build", metadata: `{"type":"binary","label":"asset_1.0","path":"bin"}`,
+			code: []peersim.Entry{{Name: "bin/asset", Mode: 0o755, Body: []byte("#!/bin/sh\n")}}},
+		{name: "binary-not-executable", failing: "build", metadata: `{"type":"binary","label":"asset_1.0","path":"asset.jar"}`,
+			code: []peersim.Entry{{Name: "asset.jar", Body: []byte("PK\x03\x04 a Java archive")}}},
+		{name: "binary-wrong-architecture", failing: "build", skip: skipForeign,
+			metadata: `{"type":"binary","label":"asset_1.0","path":"asset"}`,
+			code:     []peersim.Entry{{Name: "asset", Mode: 0o755, Body: elfHeader(emRISCV)}}},
+	}
+}
+
+// installBinary installs a package with the built builders, as install
+// does for the samples under testdata/packages.
+func installBinary(t *testing.T, name, metadata string, code []peersim.Entry, propagate []string, extraEnv ...string) *installed {
+	t.Helper()
+	tgz, err := peersim.TarGz(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg, err := peersim.NewPackage([]byte(metadata), tgz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	tmp, peerFS := filepath.Join(root, "tmp"), filepath.Join(root, "peer")
+	for _, d := range []string{tmp, peerFS} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := append([]string{
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"TMPDIR=" + tmp,
+		"HOME=/root",                          // not propagated
+		"CORE_PEER_ID=peer0.org1.example.com", // not propagated
+	}, extraEnv...)
+	peer := &peersim.Peer{
+		Builders:       []peersim.Builder{{Name: "extbuilder", Path: builderDir, PropagateEnvironment: propagate}},
+		Env:            env,
+		FileSystemPath: peerFS,
+		KeepScratch:    true,
+	}
+	res, err := peer.Install(pkg)
+	if res.ScratchDir == "" {
+		t.Fatalf("install did not get as far as the builders: %v", err)
+	}
+	pki := samples.NewPKI()
+	redact := samples.NewRedactor(pki).
+		Path(res.ScratchDir, "$SCRATCH").
+		Path(peerFS, "$PEER_FS").
+		Path(tmp, "$TMPDIR").
+		Path(strings.TrimPrefix(pkg.ID, pkg.Label+":"), "<sha256>").
+		Path(runtime.GOARCH, "$GOARCH") // the builder's own architecture
+	return &installed{pkg: pkg, pki: pki, res: res, err: err, redact: redact, env: env}
+}
+
+func TestBinaryPackages(t *testing.T) {
+	for _, c := range binaryCases() {
+		t.Run(c.name, func(t *testing.T) {
+			if c.skip != "" {
+				t.Skip(c.skip)
+			}
+			t.Parallel()
+			in := installBinary(t, c.name, c.metadata, c.code, []string{configVariable})
+			ic := installCase{name: c.name, failing: c.failing}
+			checkSteps(t, ic, in)
+			// The package comes from binaryCases, not from testdata/packages;
+			// $GOARCH stands for the builder's own architecture.
+			golden := strings.Replace(describeInstall(t, ic, in),
+				"testdata/packages/"+c.name, "binaryCases (binary_test.go)", 1)
+			checkGolden(t, c.name, golden)
+
+			if c.failing != "" {
+				if _, err := os.Lstat(filepath.Join(in.res.BldDir, "chaincode")); err == nil {
+					t.Error("a failed build left bld/chaincode behind")
+				}
+				return
+			}
+			// The peer calls run exactly when release holds no connection.json.
+			info, err := peersim.ReadConnection(in.res.CachedRelease)
+			if err != nil || info != nil {
+				t.Errorf("release/ holds a connection.json (%v, %v): the peer would dial instead of calling run", info, err)
+			}
+			exe, err := os.Stat(filepath.Join(in.res.CachedBld, "chaincode"))
+			if err != nil || exe.Mode().Perm() != 0o755 {
+				t.Errorf("bld/chaincode: want mode 0755 in the build cache, got %v, %v", exe, err)
+			}
+		})
+	}
+}
+
+var (
+	launchBinsOnce sync.Once
+	launchBinsErr  error
+	fakeccPath     string
+)
+
+// buildLaunchBinaries builds the stand-in chaincode of cmd/run's tests.
+func buildLaunchBinaries(t *testing.T) {
+	t.Helper()
+	launchBinsOnce.Do(func() {
+		fakeccPath = filepath.Join(filepath.Dir(builderDir), "fakecc")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", fakeccPath, "./cmd/run/testdata/fakecc")
+		cmd.Dir = ".."
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			launchBinsErr = fmt.Errorf("go build fakecc: %v\n%s", err, out)
+		}
+	})
+	if launchBinsErr != nil {
+		t.Fatal(launchBinsErr)
+	}
+}
+
+// fakeccRecord is the part of cmd/run/testdata/fakecc's record used here.
+type fakeccRecord struct {
+	Pid        int
+	Args       []string
+	Env        []string
+	Dial       string
+	Base64Same bool
+}
+
+// TestBinaryPackageLaunchedFromTheBuildCache goes the whole way: install a
+// binary package, then launch it as the peer does (bin/run on the cached
+// bld/, a fresh RUN_METADATA_DIR holding chaincode.json, the pruned
+// environment), with a TLS endpoint in the peer's role, then stop it.
+func TestBinaryPackageLaunchedFromTheBuildCache(t *testing.T) {
+	buildLaunchBinaries(t)
+	exe, err := os.ReadFile(fakeccPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	record := filepath.Join(root, "record.json")
+	// What the chaincode needs from the peer's environment goes through
+	// propagateEnvironment, like everything else.
+	propagate := []string{configVariable, "FAKECC_MODE", "FAKECC_RECORD"}
+	in := installBinary(t, "binary-launch", `{"type":"binary","label":"asset_1.0","path":"bin/asset"}`,
+		[]peersim.Entry{{Name: "bin/asset", Mode: 0o755, Body: exe}}, propagate,
+		"FAKECC_MODE=graceful", "FAKECC_RECORD="+record)
+	checkSteps(t, installCase{name: "binary-launch"}, in)
+	if in.res.CachedBld == "" {
+		t.Fatal("nothing in the build cache")
+	}
+
+	// The peer's chaincode endpoint: a certificate from the CA it hands the
+	// chaincode as root_cert, and client certificates from the same CA.
+	ca := testpki.NewCA("peer chaincode CA")
+	client := ca.Client(in.pkg.ID)
+	addr, seen := peerEndpoint(t, ca)
+
+	runDir := filepath.Join(root, "run-metadata")
+	if err := os.Mkdir(runDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cc, _ := json.Marshal(map[string]string{
+		"chaincode_id": in.pkg.ID, "peer_address": addr,
+		"client_cert": client.CertPEM, "client_key": client.KeyPEM, "root_cert": ca.CertPEM, "mspid": "Org1MSP",
+	})
+	if err := os.WriteFile(filepath.Join(runDir, "chaincode.json"), cc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(program("run"), in.res.CachedBld, runDir)
+	cmd.Env = in.res.Steps[0].Env // the pruned environment the peer gives its builder programs
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan []string, 1)
+	go func() {
+		var l []string
+		sc := bufio.NewScanner(stderr) // the peer's reader
+		for sc.Scan() {
+			l = append(l, sc.Text())
+		}
+		lines <- l
+	}()
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	var rec fakeccRecord
+	end := time.Now().Add(15 * time.Second)
+	for {
+		data, err := os.ReadFile(record)
+		if err == nil && json.Unmarshal(data, &rec) == nil {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the chaincode never started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(func() { syscall.Kill(rec.Pid, syscall.SIGKILL) })
+
+	if rec.Dial != "ok" {
+		t.Errorf("the chaincode could not reach the peer: %s", rec.Dial)
+	}
+	if !rec.Base64Same {
+		t.Error("the base64 key and certificate files do not decode to the PEM files")
+	}
+	if got := <-seen; got != in.pkg.ID {
+		t.Errorf("the peer saw chaincode %q, want the package ID %q", got, in.pkg.ID)
+	}
+	env := strings.Join(rec.Env, "\n")
+	for _, want := range []string{"CORE_CHAINCODE_ID_NAME=" + in.pkg.ID, "CORE_PEER_ADDRESS=" + addr, "CORE_PEER_TLS_ENABLED=true", "CORE_PEER_LOCALMSPID=Org1MSP"} {
+		if !strings.Contains(env, want+"\n") && !strings.HasSuffix(env, want) {
+			t.Errorf("chaincode environment lacks %s", want)
+		}
+	}
+	if strings.Contains(env, "HOME=") {
+		t.Error("the chaincode got a variable the peer does not propagate")
+	}
+	if len(rec.Args) != 2 || rec.Args[1] != "-peer.address="+addr {
+		t.Errorf("chaincode arguments %q", rec.Args)
+	}
+
+	// The peer stops a chaincode with SIGTERM to run.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	select {
+	case out = <-lines:
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not stop")
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("run exited %d, want the chaincode's 0; stderr %q", code, out)
+	}
+	if len(out) == 0 || out[len(out)-1] != "run: chaincode exited with status 0 after run passed on SIGTERM" {
+		t.Errorf("run's last line: %q", out)
+	}
+	left, _ := os.ReadDir(runDir)
+	if len(left) != 1 {
+		t.Errorf("RUN_METADATA_DIR holds %d entries after the chaincode ended, want chaincode.json only", len(left))
+	}
+}
+
+// peerEndpoint listens on 127.0.0.1 with mutual TLS and reports the first
+// chaincode ID line it reads.
+func peerEndpoint(t *testing.T, ca *testpki.CA) (string, chan string) {
+	t.Helper()
+	server := ca.Server("127.0.0.1")
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{server.Cert.Raw}, PrivateKey: server.Key}},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+		MinVersion:   tls.VersionTLS12,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	seen := make(chan string, 1)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(conn net.Conn) {
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(15 * time.Second))
+				line, err := bufio.NewReader(conn).ReadString('\n')
+				if err != nil {
+					return
+				}
+				conn.Write([]byte("ok\n"))
+				select {
+				case seen <- strings.TrimSuffix(line, "\n"):
+				default:
+				}
+			}(conn)
+		}
+	}()
+	return ln.Addr().String(), seen
+}
