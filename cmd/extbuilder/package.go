@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/extbuilder/extbuilder/pkg/ccpackage"
+	"github.com/extbuilder/extbuilder/pkg/cli"
+	"github.com/extbuilder/extbuilder/pkg/metadata"
+)
+
+func init() {
+	register("package", "write a reproducible chaincode package and print its package ID",
+		func(args []string) int { return runPackage(args, os.Stdout, os.Stderr) })
+}
+
+func runPackage(args []string, stdout, stderr io.Writer) int {
+	c := newSubcommand("package",
+		"--type ccaas|external|binary --label LABEL [--connection FILE] [--executable FILE] [--indexes DIR] [-o FILE]",
+		"Writes a chaincode package that `peer lifecycle chaincode install` accepts, byte for byte the same\n"+
+			"for the same inputs, and prints its package ID on stdout.", stderr)
+	typ := c.flags.String("type", "", "package type: ccaas or external (the peer dials a chaincode server), binary (the peer starts an executable)")
+	label := c.flags.String("label", "", "package label, e.g. mycc_1.0 (letters, digits and _.+-)")
+	conn := c.flags.String("connection", "", "connection.json for ccaas and external; files its *_file fields name are packed too")
+	exe := c.flags.String("executable", "", "the chaincode executable, for binary")
+	indexes := c.flags.String("indexes", "", "optional folder holding indexes/*.json and collections/<name>/indexes/*.json")
+	out := c.flags.String("o", "", "package file to write (default LABEL.tgz)")
+	pos, code, ok := c.parse(args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		return c.usageError("unexpected argument %q", pos[0])
+	}
+	if *typ == "" || *label == "" {
+		return c.usageError("--type and --label are required")
+	}
+	switch (metadata.Metadata{Type: *typ}).Mode() {
+	case metadata.Service:
+		if *conn == "" {
+			return c.usageError("--type %s needs --connection connection.json", *typ)
+		}
+		if *exe != "" {
+			return c.usageError("--executable is for --type binary; a %s package carries connection.json", *typ)
+		}
+	case metadata.Binary:
+		if *exe == "" {
+			return c.usageError("--type binary needs --executable FILE")
+		}
+		if *conn != "" {
+			return c.usageError("--connection is for --type ccaas or external; the peer starts a binary package through bin/run")
+		}
+	default:
+		return c.usageError("--type: expected one of %s, found %q", metadata.HandledTypes, *typ)
+	}
+	if *out == "" {
+		*out = *label + ".tgz"
+	}
+	id, err := ccpackage.WriteFile(*out, ccpackage.Spec{
+		Type: *typ, Label: *label, Connection: *conn, Executable: *exe, Indexes: *indexes,
+		Warn: c.program.Warnf,
+	})
+	if err != nil {
+		return c.fail(err)
+	}
+	fmt.Fprintln(stdout, id)
+	return cli.ExitOK
+}
+
+// subcommand is the shell that package, id and lint share: flags anywhere
+// among the arguments, --help, and one-line messages on stderr prefixed
+// with "extbuilder NAME".
+type subcommand struct {
+	synopsis string
+	about    string
+	flags    *flag.FlagSet
+	program  *cli.Program
+	stderr   io.Writer
+}
+
+func newSubcommand(name, synopsis, about string, stderr io.Writer) *subcommand {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are printed our way, in one line
+	return &subcommand{
+		synopsis: "usage: extbuilder " + name + " " + synopsis,
+		about:    about,
+		flags:    fs,
+		program:  &cli.Program{Name: "extbuilder " + name, Stderr: stderr},
+		stderr:   stderr,
+	}
+}
+
+// parse parses flags placed before, between or after the positional
+// arguments (everything after "--" is positional). When ok is false the
+// command must exit with code.
+func (c *subcommand) parse(args []string) (positional []string, code int, ok bool) {
+	var rest []string
+	for i, a := range args {
+		if a == "--" {
+			args, rest = args[:i], args[i+1:]
+			break
+		}
+	}
+	for {
+		err := c.flags.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(c.stderr, "%s\n%s\n\nOptions:\n", c.synopsis, c.about)
+			c.flags.SetOutput(c.stderr)
+			c.flags.PrintDefaults()
+			return nil, cli.ExitOK, false
+		}
+		if err != nil {
+			return nil, c.usageError("%v", err), false
+		}
+		args = c.flags.Args()
+		if len(args) == 0 {
+			return append(positional, rest...), 0, true
+		}
+		positional, args = append(positional, args[0]), args[1:]
+	}
+}
+
+// usageError prints one line with the synopsis and returns the usage exit code.
+func (c *subcommand) usageError(format string, a ...any) int {
+	c.program.Infof("%s; %s", fmt.Sprintf(format, a...), c.synopsis)
+	return cli.ExitUsage
+}
+
+// fail prints err as one line and returns the error exit code.
+func (c *subcommand) fail(err error) int {
+	c.program.Infof("%s", strings.TrimSpace(err.Error()))
+	return cli.ExitError
+}

@@ -1,0 +1,128 @@
+// Package ccpackage makes and checks chaincode package files: the .tgz that
+// `peer lifecycle chaincode install` takes. It writes them byte for byte
+// reproducibly, so that the package ID (label:sha256 of the file) is known
+// before install, and reads them with the peer's rules and size limits, so
+// that a hostile package cannot exhaust memory or disk.
+package ccpackage
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Names inside a package.
+const (
+	MetadataFile   = "metadata.json"   // outer archive: the package's metadata
+	CodeFile       = "code.tar.gz"     // outer archive: the source the peer unpacks
+	ConnectionFile = "connection.json" // code.tar.gz: service packages
+	// IndexesDir is where code.tar.gz keeps CouchDB index definitions, as
+	// pkg/couchdb expects them.
+	IndexesDir = "META-INF/statedb/couchdb"
+	// DefaultExecutable is the executable of a binary package whose
+	// metadata.json has no path.
+	DefaultExecutable = "chaincode"
+)
+
+// maxMetadataBytes bounds metadata.json, as pkg/metadata does.
+const maxMetadataBytes = 64 << 10
+
+// Limits bound what reading a package may cost.
+type Limits struct {
+	PackageBytes  int64 // the package file, and its outer tar once decompressed
+	UnpackedBytes int64 // code.tar.gz's tar stream once decompressed
+	Entries       int   // entries in code.tar.gz
+}
+
+// DefaultLimits are far above any real package (the peer's own gRPC limit
+// on an install request is 100 MiB) and far below what would hurt a laptop.
+var DefaultLimits = Limits{
+	PackageBytes:  512 << 20,
+	UnpackedBytes: 1 << 30,
+	Entries:       10000,
+}
+
+func (l Limits) orDefault() Limits {
+	if l.PackageBytes <= 0 {
+		l.PackageBytes = DefaultLimits.PackageBytes
+	}
+	if l.UnpackedBytes <= 0 {
+		l.UnpackedBytes = DefaultLimits.UnpackedBytes
+	}
+	if l.Entries <= 0 {
+		l.Entries = DefaultLimits.Entries
+	}
+	return l
+}
+
+// ID is the package ID the peer gives the package file whose bytes are tgz.
+func ID(label string, tgz []byte) string {
+	sum := sha256.Sum256(tgz)
+	return label + ":" + hex.EncodeToString(sum[:])
+}
+
+func idFromSum(label string, sum []byte) string {
+	return label + ":" + hex.EncodeToString(sum)
+}
+
+// archiveTime is the modification time of every member of a package written
+// here: the Unix epoch, as SOURCE_DATE_EPOCH=0 tools use.
+var archiveTime = time.Unix(0, 0)
+
+// validPath is the peer's rule for a name in code.tar.gz: once cleaned it
+// must be relative and must not climb out of the source folder.
+func validPath(name string) bool {
+	clean := path.Clean(filepath.ToSlash(name))
+	return !path.IsAbs(clean) && clean != ".." && !strings.HasPrefix(clean, "../")
+}
+
+// limitedReader fails with errLimit, and remembers it did, once more than
+// n bytes have been read.
+type limitedReader struct {
+	r   io.Reader
+	n   int64
+	hit bool
+}
+
+var errLimit = fmt.Errorf("size limit reached")
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		l.hit = true
+		return 0, errLimit
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// byteSize shows a limit for people.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// unwrapPath strips the path from an *os.PathError: messages name the file
+// their own way.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

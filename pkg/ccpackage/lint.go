@@ -1,0 +1,362 @@
+package ccpackage
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/extbuilder/extbuilder/pkg/connection"
+	"github.com/extbuilder/extbuilder/pkg/couchdb"
+	"github.com/extbuilder/extbuilder/pkg/executable"
+	"github.com/extbuilder/extbuilder/pkg/metadata"
+)
+
+// Severity says whether a finding fails the package.
+type Severity int
+
+const (
+	// Warning: the package works, but something in it is probably not
+	// what the operator meant.
+	Warning Severity = iota
+	// Error: the peer refuses the package, or extbuilder's build does.
+	Error
+)
+
+func (s Severity) String() string {
+	if s == Error {
+		return "error"
+	}
+	return "warning"
+}
+
+// Finding is one problem lint found.
+type Finding struct {
+	Severity Severity
+	Message  string // names the file (and field) at fault, as the builder would
+}
+
+func (f Finding) String() string { return f.Severity.String() + ": " + f.Message }
+
+// LintOptions say how to check a package.
+type LintOptions struct {
+	// Expand executes connection.json's templates against Config, as build
+	// does on a peer whose CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG is Config.
+	// Otherwise templates are only parsed.
+	Expand bool
+	Config string
+
+	Now     time.Time // when certificates must be valid; zero means now
+	Limits  Limits    // zero fields take DefaultLimits
+	TempDir string    // where code.tar.gz is unpacked for the checks; "" means os.TempDir
+}
+
+// Report is the result of Lint.
+type Report struct {
+	// ID is the package ID the peer would give the package, when its
+	// metadata.json has a valid label and the outer archive is whole.
+	ID       string
+	Type     string // from metadata.json
+	Findings []Finding
+}
+
+// Errors counts the findings that fail the package.
+func (r *Report) Errors() int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Severity == Error {
+			n++
+		}
+	}
+	return n
+}
+
+// Lint checks the package file offline with the rules the peer applies at
+// install (outer archive, label, code.tar.gz as the peer unpacks it) and
+// those extbuilder's detect and build apply (type, connection.json, CouchDB
+// indexes, the executable of a binary package and its architecture, checked
+// against the machine lint runs on). The error is for a file that cannot be
+// read at all; everything about its contents is a finding.
+//
+// Reading is bounded by opts.Limits. code.tar.gz is unpacked into a
+// temporary folder, removed before Lint returns.
+func Lint(file string, opts LintOptions) (*Report, error) {
+	lim := opts.Limits.orDefault()
+	f, r, h, err := openPackage(file, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tmp, err := os.MkdirTemp(opts.TempDir, "extbuilder-lint-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	root, err := os.OpenRoot(tmp)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+
+	l := &linter{opts: opts, lim: lim, name: filepath.Base(file), root: root, dir: tmp, report: &Report{}}
+	out, err := readOuter(r, lim, l.unpackCode)
+	if err != nil {
+		l.errorf("%s: %v", l.name, err)
+		return l.report, nil
+	}
+	refused := false
+	for _, fnd := range out.check() {
+		l.errorf("%s: %s", l.name, fnd.message)
+		refused = refused || fnd.peerRefuses
+	}
+	md, ok := l.checkMetadata(out)
+	if !ok {
+		return l.report, nil
+	}
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("%s: cannot read: %v", file, unwrapPath(err))
+	}
+	if l.labelOK && !refused {
+		l.report.ID = idFromSum(md.Label, h.Sum(nil))
+	}
+	if l.codeOK {
+		l.checkContent(md)
+	}
+	return l.report, nil
+}
+
+type linter struct {
+	opts    LintOptions
+	lim     Limits
+	name    string   // the package file's base name
+	root    *os.Root // where code.tar.gz is unpacked
+	dir     string   // root's path
+	codeOK  bool     // code.tar.gz was read to its end
+	labelOK bool
+	report  *Report
+}
+
+func (l *linter) errorf(format string, a ...any) { l.add(Error, format, a...) }
+func (l *linter) warnf(format string, a ...any)  { l.add(Warning, format, a...) }
+
+func (l *linter) add(s Severity, format string, a ...any) {
+	l.report.Findings = append(l.report.Findings, Finding{s, fmt.Sprintf(format, a...)})
+}
+
+// unpackCode unpacks code.tar.gz into l.root by the peer's rules, reporting
+// every entry the peer would fail on rather than stopping at the first.
+// Files are written 0600: the checks read them, nothing runs them.
+func (l *linter) unpackCode(r io.Reader) {
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(512) // before gzip consumes it, to say what it is instead
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		l.errorf("%s: expected gzip-compressed tar, found %s: the peer fails the install", CodeFile, identify(head))
+		return
+	}
+	defer zr.Close()
+	lr := &limitedReader{r: zr, n: l.lim.UnpackedBytes}
+	tr := tar.NewReader(lr)
+	files := map[string]bool{}
+	for n := 0; ; n++ {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			l.codeOK = true
+			return
+		}
+		if err != nil {
+			l.unpackFailed(lr, n, err)
+			return
+		}
+		if n >= l.lim.Entries {
+			l.errorf("%s: holds more than %d entries, the most extbuilder lint reads", CodeFile, l.lim.Entries)
+			return
+		}
+		if !validPath(h.Name) {
+			l.errorf("%s: %q: absolute or escaping path: the peer fails the install (\"tar contains the absolute or escaping path\"); hint: pack paths relative to the chaincode folder", CodeFile, h.Name)
+			continue
+		}
+		rel := path.Clean(h.Name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := mkdirAll(l.root, rel); err != nil {
+				l.errorf("%s: %s: cannot be a folder: %v; the peer fails the install too", CodeFile, h.Name, err)
+			}
+		case tar.TypeReg:
+			if rel == "." {
+				l.errorf("%s: %q: a file entry without a name: the peer fails the install", CodeFile, h.Name)
+				continue
+			}
+			if files[rel] {
+				l.errorf("%s: %s appears twice: the peer writes the second copy over the first without truncating it, which can leave a corrupt file; hint: pack it once", CodeFile, rel)
+				continue
+			}
+			files[rel] = true
+			if h.Mode&0o400 == 0 {
+				l.warnf("%s: %s: mode %04o: the peer creates the file with this mode, and the builder, running as the peer's user, cannot read it; hint: pack it 0644 (0755 for an executable)", CodeFile, rel, h.Mode&0o7777)
+			}
+			if err := l.writeFile(rel, tr); err != nil {
+				if lr.hit {
+					l.unpackFailed(lr, n, err)
+					return
+				}
+				l.errorf("%s: %s: cannot be unpacked: %v; the peer fails the install too", CodeFile, rel, err)
+			}
+		default:
+			hint := ""
+			if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
+				hint = "; hint: pack the file itself (tar --dereference)"
+			}
+			l.errorf("%s: %s is %s: the peer accepts only regular files and folders and fails the install (\"invalid file type\")%s", CodeFile, h.Name, entryKind(h.Typeflag), hint)
+		}
+	}
+}
+
+func (l *linter) unpackFailed(lr *limitedReader, entries int, err error) {
+	if lr.hit {
+		l.errorf("%s: unpacks to more than %s, the most extbuilder lint reads", CodeFile, byteSize(l.lim.UnpackedBytes))
+		return
+	}
+	l.errorf("%s: expected a tar archive inside the gzip stream, found a damaged one (after %d entries): %v; the peer fails the install", CodeFile, entries, err)
+}
+
+func (l *linter) writeFile(rel string, r io.Reader) error {
+	if err := mkdirAll(l.root, path.Dir(rel)); err != nil {
+		return err
+	}
+	f, err := l.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return unwrapPath(err)
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// mkdirAll creates the folder rel and its parents inside root, 0700 like
+// the peer.
+func mkdirAll(root *os.Root, rel string) error {
+	if rel == "." {
+		return nil
+	}
+	if err := mkdirAll(root, path.Dir(rel)); err != nil {
+		return err
+	}
+	err := root.Mkdir(rel, 0o700)
+	if errors.Is(err, fs.ErrExist) {
+		if st, serr := root.Lstat(rel); serr == nil && st.IsDir() {
+			return nil
+		}
+		return fmt.Errorf("%s is a file", rel)
+	}
+	if err != nil {
+		return unwrapPath(err)
+	}
+	return nil
+}
+
+// checkMetadata checks metadata.json as the peer and detect do. ok is false
+// when nothing past it can be checked.
+func (l *linter) checkMetadata(out *outerArchive) (md metadata.Metadata, ok bool) {
+	if out.metadata == nil {
+		return md, false // reported by the outer checks
+	}
+	md, err := metadata.Parse(out.metadata)
+	if err != nil {
+		l.errorf("%v", err)
+		return md, false
+	}
+	l.report.Type = md.Type
+	if err := metadata.CheckLabel(md.Label); err != nil {
+		l.errorf("%v: the peer refuses the package", err)
+	} else {
+		l.labelOK = true
+	}
+	if md.Mode() == metadata.Unhandled {
+		l.errorf("%s: type: %q is not handled by extbuilder (handled: %s): its detect would leave the package to another builder", MetadataFile, md.Type, metadata.HandledTypes)
+	}
+	return md, true
+}
+
+// checkContent runs the checks of extbuilder's build on the unpacked code.
+func (l *linter) checkContent(md metadata.Metadata) {
+	switch md.Mode() {
+	case metadata.Unhandled:
+		return
+	case metadata.Service:
+		l.checkConnection()
+	case metadata.Binary:
+		l.checkExecutable(md.Path)
+		if _, err := l.root.Lstat(ConnectionFile); err == nil {
+			l.warnf("%s: ignored in a package of type %s, which the peer starts through bin/run; hint: use type ccaas for a chaincode server the peer dials", ConnectionFile, md.Type)
+		}
+	}
+	_, err := couchdb.Collect(l.dir, func(format string, a ...any) { l.warnf(format, a...) })
+	if err != nil {
+		l.errorf("%v", err)
+	}
+}
+
+func (l *linter) checkConnection() {
+	opts := connection.Options{SourceDir: l.dir, Templates: connection.CheckTemplates, Now: l.opts.Now}
+	if l.opts.Expand {
+		opts.Templates, opts.Config = connection.ExpandTemplates, l.opts.Config
+	}
+	_, warnings, err := connection.Load(filepath.Join(l.dir, ConnectionFile), opts)
+	for _, w := range warnings {
+		l.warnf("%s", w)
+	}
+	if err == nil {
+		return
+	}
+	var e *connection.Error
+	if errors.As(err, &e) && e.Field == "" && e.Problem == "file not found" {
+		e.Hint = "a package of type ccaas or external carries connection.json at the top of code.tar.gz"
+	}
+	l.errorf("%v", err)
+}
+
+// checkExecutable checks what build's executable.Install would: the path,
+// the file, and that this machine can run it.
+func (l *linter) checkExecutable(rel string) {
+	if rel == "" {
+		rel = DefaultExecutable
+	}
+	if !filepath.IsLocal(rel) {
+		l.errorf("%s: path: expected a path inside the package, found %q; hint: name the executable relative to the top of code.tar.gz, e.g. \"chaincode\"", MetadataFile, rel)
+		return
+	}
+	name := path.Clean(filepath.ToSlash(rel))
+	st, err := l.root.Lstat(name)
+	if err != nil {
+		l.errorf("%s: no such file in %s; hint: metadata.json \"path\" names the executable (%q when empty)", name, CodeFile, DefaultExecutable)
+		return
+	}
+	if !st.Mode().IsRegular() {
+		l.errorf("%s: expected the executable, found %s", name, describeMode(st.Mode()))
+		return
+	}
+	f, err := l.root.Open(name)
+	if err != nil {
+		l.errorf("%s: cannot be read: %v", name, unwrapPath(err))
+		return
+	}
+	defer f.Close()
+	if err := executable.Check(name, f); err != nil {
+		note := ""
+		if isELF(f) {
+			note = fmt.Sprintf(" (lint checks against the machine it runs on, %s/%s)", runtime.GOOS, runtime.GOARCH)
+		}
+		l.errorf("%v%s", err, note)
+	}
+}

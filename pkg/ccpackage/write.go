@@ -1,0 +1,515 @@
+package ccpackage
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/extbuilder/extbuilder/pkg/connection"
+	"github.com/extbuilder/extbuilder/pkg/couchdb"
+	"github.com/extbuilder/extbuilder/pkg/executable"
+	"github.com/extbuilder/extbuilder/pkg/metadata"
+	"github.com/otiai10/copy"
+	"github.com/tidwall/gjson"
+)
+
+// Spec describes a package to write. Paths are the operator's, as given.
+type Spec struct {
+	Type  string // ccaas, external or binary (any case; written in lower case)
+	Label string // the peer's label rule applies
+
+	// Connection is the connection.json of a ccaas or external package. It
+	// is packed byte for byte (templates stay for the builder to expand),
+	// with every file its *_file fields name, at the same relative path.
+	Connection string
+	// Executable is the chaincode of a binary package. It is packed at the
+	// top of code.tar.gz under its own base name, which metadata.json's
+	// path then names.
+	Executable string
+	// Indexes, optional, is a folder laid out like Fabric's
+	// META-INF/statedb/couchdb: indexes/*.json and
+	// collections/<name>/indexes/*.json. The definitions go to
+	// META-INF/statedb/couchdb/ in code.tar.gz.
+	Indexes string
+
+	Now  time.Time                     // when certificates must be valid; zero means now
+	Warn func(format string, a ...any) // one warning line; nil discards warnings
+}
+
+// member is one file or folder of code.tar.gz.
+type member struct {
+	name string // slash-separated path inside code.tar.gz
+	dir  bool
+	mode int64
+	data []byte   // contents, unless file is set
+	file *os.File // streamed, for the executable, which may be large
+	size int64
+}
+
+// prepared is a validated package, ready to write.
+type prepared struct {
+	label    string
+	metadata []byte
+	members  []member // sorted, with every parent folder
+	private  bool     // carries the peer's client key: written 0600
+}
+
+// Write validates spec, writes the package to w and returns its ID. Nothing
+// is written when validation fails.
+func Write(w io.Writer, spec Spec) (string, error) {
+	p, err := prepare(spec)
+	if err != nil {
+		return "", err
+	}
+	defer p.close()
+	return p.write(w)
+}
+
+// WriteFile validates spec and writes the package to file atomically
+// (temporary file in the same folder, then rename), mode 0644, or 0600 when
+// connection.json carries a private key. It returns the package ID. On error
+// file is left as it was.
+func WriteFile(file string, spec Spec) (string, error) {
+	p, err := prepare(spec)
+	if err != nil {
+		return "", err
+	}
+	defer p.close()
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("%s: cannot write: %v", file, unwrapPath(err))
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	id, err := p.write(tmp)
+	if err != nil {
+		return "", fmt.Errorf("%s: cannot write: %v", file, unwrapPath(err))
+	}
+	mode := os.FileMode(0o644)
+	if p.private {
+		mode = 0o600
+	}
+	// Chmod, not the umask, decides: the mode is part of what is reproducible.
+	for _, step := range []func() error{func() error { return tmp.Chmod(mode) }, tmp.Sync, tmp.Close} {
+		if err := step(); err != nil {
+			return "", fmt.Errorf("%s: cannot write: %v", file, unwrapPath(err))
+		}
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return "", fmt.Errorf("%s: cannot write: %v", file, unwrapPath(errors.Unwrap(err)))
+	}
+	committed = true
+	return id, nil
+}
+
+func (s *Spec) warn(format string, a ...any) {
+	if s.Warn != nil {
+		s.Warn(format, a...)
+	}
+}
+
+func prepare(spec Spec) (_ *prepared, err error) {
+	typ := strings.ToLower(spec.Type)
+	mode := metadata.Metadata{Type: typ}.Mode()
+	if mode == metadata.Unhandled {
+		return nil, &metadata.Error{Field: "type", Problem: fmt.Sprintf("expected one of %s, found %q", metadata.HandledTypes, spec.Type)}
+	}
+	if err := metadata.CheckLabel(spec.Label); err != nil {
+		return nil, err
+	}
+	p := &prepared{label: spec.Label}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+	md := struct {
+		Type  string `json:"type"`
+		Label string `json:"label"`
+		Path  string `json:"path,omitempty"`
+	}{Type: typ, Label: spec.Label}
+
+	var members []member
+	switch mode {
+	case metadata.Service:
+		if spec.Connection == "" {
+			return nil, fmt.Errorf("type %s: connection.json is required: it names the chaincode server the peer dials", typ)
+		}
+		if spec.Executable != "" {
+			return nil, fmt.Errorf("type %s: an executable is only packed for type binary; hint: the chaincode of a %s package runs as its own server", typ, typ)
+		}
+		if members, p.private, err = connectionMembers(&spec); err != nil {
+			return nil, err
+		}
+	case metadata.Binary:
+		if spec.Executable == "" {
+			return nil, errors.New("type binary: an executable is required: it is what bin/run starts")
+		}
+		if spec.Connection != "" {
+			return nil, errors.New("type binary: connection.json is only packed for types ccaas and external; hint: the peer starts a binary package itself, through bin/run")
+		}
+		m, err := executableMember(&spec)
+		if err != nil {
+			return nil, err
+		}
+		members, md.Path = []member{m}, m.name
+	}
+	if spec.Indexes != "" {
+		ix, err := indexMembers(&spec)
+		if err != nil {
+			return nil, err
+		}
+		members = append(members, ix...)
+	}
+	if p.members, err = withFolders(members); err != nil {
+		return nil, err
+	}
+	if p.metadata, err = json.Marshal(md); err != nil {
+		return nil, err
+	}
+	var total int64
+	for _, m := range p.members {
+		total += m.size
+	}
+	if total > DefaultLimits.UnpackedBytes {
+		return nil, fmt.Errorf("code.tar.gz would hold %d bytes, more than the %s that extbuilder lint reads", total, byteSize(DefaultLimits.UnpackedBytes))
+	}
+	return p, nil
+}
+
+func (p *prepared) close() {
+	for _, m := range p.members {
+		if m.file != nil {
+			m.file.Close()
+		}
+	}
+}
+
+// connectionMembers validates connection.json as packaging can (templates
+// parsed, not expanded) and returns it with the files it references.
+func connectionMembers(spec *Spec) ([]member, bool, error) {
+	file := spec.Connection
+	data, err := readRegular(file, "", connection.MaxSize)
+	if err != nil {
+		return nil, false, err
+	}
+	dir := filepath.Dir(file)
+	_, warnings, err := connection.Parse(data, connection.Options{
+		File: file, SourceDir: dir, Templates: connection.CheckTemplates, Now: spec.Now,
+	})
+	for _, w := range warnings {
+		spec.warn("%s", w)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	members := []member{{name: ConnectionFile, mode: 0o644, data: data, size: int64(len(data))}}
+	// Parse has checked every *_file reference: a local path to a readable
+	// PEM file of at most connection.MaxSize bytes. Pack each one where the
+	// builder will look for it, relative to connection.json.
+	for _, field := range connection.Fields {
+		ref := gjson.GetBytes(data, field)
+		if !strings.HasSuffix(field, "_file") || !ref.Exists() {
+			continue
+		}
+		if strings.Contains(ref.Str, "{{") {
+			return nil, false, &connection.Error{File: file, Field: field,
+				Problem: fmt.Sprintf("a template cannot name a file to pack, found %q", ref.Str),
+				Hint:    "name one file relative to connection.json's folder, or put the PEM text inline"}
+		}
+		rel := path.Clean(filepath.ToSlash(ref.Str))
+		body, err := readRegular(filepath.Join(dir, filepath.FromSlash(rel)), dir, connection.MaxSize)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %s: %w", file, field, err)
+		}
+		members = append(members, member{name: rel, mode: 0o644, data: body, size: int64(len(body))})
+	}
+	private := gjson.GetBytes(data, "client_key").Exists() || gjson.GetBytes(data, "client_key_file").Exists()
+	return members, private, nil
+}
+
+// readRegular reads a regular file of at most max bytes. With root set, the
+// file must stay inside root (a symbolic link must not lead out of it).
+func readRegular(file, root string, max int64) ([]byte, error) {
+	var f *os.File
+	var err error
+	if root == "" {
+		f, err = os.Open(file)
+	} else {
+		var rel string
+		if rel, err = filepath.Rel(root, file); err == nil {
+			f, err = os.OpenInRoot(root, rel)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: file not found", file)
+		}
+		return nil, fmt.Errorf("%s: cannot open: %v", file, unwrapPath(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot read: %v", file, unwrapPath(err))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: expected a regular file, found %s", file, describeMode(st.Mode()))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot read: %v", file, unwrapPath(err))
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s: expected at most %s, found %d bytes", file, byteSize(max), st.Size())
+	}
+	return data, nil
+}
+
+// executableMember opens the chaincode executable of a binary package. An
+// ELF file this machine cannot run is packed with a warning (the peers may
+// have another architecture than the operator's machine); anything else
+// that cannot be executed is refused.
+func executableMember(spec *Spec) (member, error) {
+	file := spec.Executable
+	name := filepath.Base(file)
+	if name == "." || name == ".." || name == string(filepath.Separator) {
+		return member{}, fmt.Errorf("%s: expected the path of an executable file", file)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return member{}, fmt.Errorf("%s: file not found", file)
+		}
+		return member{}, fmt.Errorf("%s: cannot open: %v", file, unwrapPath(err))
+	}
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+		f.Close()
+		return member{}, fmt.Errorf("%s: cannot read: %v", file, unwrapPath(err))
+	case !st.Mode().IsRegular():
+		f.Close()
+		return member{}, fmt.Errorf("%s: expected a regular file, found %s", file, describeMode(st.Mode()))
+	case st.Size() > DefaultLimits.UnpackedBytes:
+		f.Close()
+		return member{}, fmt.Errorf("%s: expected at most %s, found %d bytes", file, byteSize(DefaultLimits.UnpackedBytes), st.Size())
+	}
+	if err := executable.Check(file, f); err != nil {
+		if !isELF(f) {
+			f.Close()
+			return member{}, err
+		}
+		// Here "this peer" is the operator's machine, which need not be one.
+		text := strings.Replace(err.Error(), "(the architecture of this peer)", "(the architecture of this machine)", 1)
+		spec.warn("%s; packed anyway: install it only on peers that can run it, and run extbuilder lint on such a machine", text)
+	}
+	return member{name: name, mode: 0o755, file: f, size: st.Size()}, nil
+}
+
+func isELF(r io.ReaderAt) bool {
+	var magic [4]byte
+	n, _ := r.ReadAt(magic[:], 0)
+	return n == 4 && string(magic[:]) == "\x7fELF"
+}
+
+// indexMembers validates the index definitions in spec.Indexes with
+// pkg/couchdb, which reads them from a package's META-INF: the folder is
+// staged under a temporary META-INF/statedb/couchdb first. Messages name
+// the operator's files.
+func indexMembers(spec *Spec) ([]member, error) {
+	dir := spec.Indexes
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("%s: folder not found", dir)
+	case err != nil:
+		return nil, fmt.Errorf("%s: cannot read: %v", dir, unwrapPath(err))
+	case !st.IsDir():
+		return nil, fmt.Errorf("%s: expected a folder of CouchDB index definitions, found a file", dir)
+	}
+	if !isDir(filepath.Join(dir, "indexes")) && !isDir(filepath.Join(dir, "collections")) {
+		hint := "it holds indexes/*.json and collections/<name>/indexes/*.json"
+		if nested := filepath.Join(dir, filepath.FromSlash(IndexesDir)); isDir(nested) {
+			hint = "pass " + nested
+		}
+		return nil, fmt.Errorf("%s: expected a folder holding indexes/ or collections/ (like Fabric's META-INF/statedb/couchdb), found neither; hint: %s", dir, hint)
+	}
+	src, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot read: %v", dir, unwrapPath(err))
+	}
+	shown := func(p string) string { // a path under src, as the operator names it
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return p
+		}
+		return filepath.Join(dir, rel)
+	}
+	stage, err := os.MkdirTemp("", "extbuilder-indexes-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(stage)
+	staged := filepath.Join(stage, filepath.FromSlash(IndexesDir))
+	if err := os.MkdirAll(filepath.Dir(staged), 0o700); err != nil {
+		return nil, err
+	}
+	err = copy.Copy(src, staged, copy.Options{
+		Skip: func(info os.FileInfo, p, _ string) (bool, error) {
+			if !info.IsDir() && !info.Mode().IsRegular() {
+				return false, fmt.Errorf("%s: expected a regular file or folder, found %s; hint: a package can only carry regular files",
+					shown(p), describeMode(info.Mode()))
+			}
+			return false, nil
+		},
+		OnSymlink:         func(string) copy.SymlinkAction { return copy.Skip },
+		PermissionControl: copy.AddPermission(0o700),
+	})
+	if err != nil {
+		return nil, err
+	}
+	// couchdb names files as they are in the package; show the operator's.
+	fromStage := func(s string) string {
+		if rest, ok := strings.CutPrefix(s, IndexesDir+"/"); ok {
+			return filepath.Join(dir, filepath.FromSlash(rest))
+		}
+		return s
+	}
+	indexes, err := couchdb.Collect(stage, func(format string, a ...any) {
+		spec.warn("%s", fromStage(fmt.Sprintf(format, a...)))
+	})
+	if err != nil {
+		var ce *couchdb.Error
+		if errors.As(err, &ce) {
+			ce.File = fromStage(ce.File)
+		}
+		return nil, err
+	}
+	if len(indexes) == 0 {
+		spec.warn("%s: holds no index definitions: nothing packed from it", dir)
+	}
+	members := make([]member, 0, len(indexes))
+	for _, ix := range indexes {
+		members = append(members, member{name: IndexesDir + "/" + ix.Dest, mode: 0o644, data: ix.Data, size: int64(len(ix.Data))})
+	}
+	return members, nil
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// withFolders adds a folder entry for every parent, refuses two members at
+// one place, and sorts: the order is part of what is reproducible.
+func withFolders(files []member) ([]member, error) {
+	byName := map[string]bool{}
+	for _, m := range files {
+		if byName[m.name] {
+			return nil, fmt.Errorf("code.tar.gz: two files would be packed as %s; hint: rename one of them", m.name)
+		}
+		byName[m.name] = true
+	}
+	all := append([]member(nil), files...)
+	folders := map[string]bool{}
+	for _, m := range files {
+		for d := path.Dir(m.name); d != "."; d = path.Dir(d) {
+			if byName[d] {
+				return nil, fmt.Errorf("code.tar.gz: %s would be both a file and the folder holding %s; hint: rename one of them", d, m.name)
+			}
+			if !folders[d] {
+				folders[d] = true
+				all = append(all, member{name: d, dir: true, mode: 0o755})
+			}
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].name < all[j].name })
+	return all, nil
+}
+
+// write writes the outer archive to w and returns the package ID.
+func (p *prepared) write(w io.Writer) (string, error) {
+	var code bytes.Buffer
+	if err := writeTarGz(&code, p.members); err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	err := writeTarGz(io.MultiWriter(w, h), []member{
+		{name: MetadataFile, mode: 0o644, data: p.metadata, size: int64(len(p.metadata))},
+		{name: CodeFile, mode: 0o644, data: code.Bytes(), size: int64(code.Len())},
+	})
+	if err != nil {
+		return "", err
+	}
+	return idFromSum(p.label, h.Sum(nil)), nil
+}
+
+// writeTarGz writes members as a reproducible gzip tar: fixed time, owner 0
+// with no names, the members' fixed modes, and a gzip header with no name,
+// no time and the "unknown" OS byte.
+func writeTarGz(w io.Writer, members []member) error {
+	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+	if err != nil {
+		return err
+	}
+	zw.Header = gzip.Header{OS: 255}
+	tw := tar.NewWriter(zw)
+	for _, m := range members {
+		h := &tar.Header{Name: m.name, Mode: m.mode, ModTime: archiveTime, Typeflag: tar.TypeReg, Size: m.size}
+		if m.dir {
+			h.Name, h.Typeflag, h.Size = m.name+"/", tar.TypeDir, 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		switch {
+		case m.file != nil:
+			if _, err := m.file.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			if _, err := io.CopyN(tw, m.file, m.size); err != nil {
+				return fmt.Errorf("%s: %v (did the file change while it was packed?)", m.file.Name(), err)
+			}
+		case !m.dir:
+			if _, err := tw.Write(m.data); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+func describeMode(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&os.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
+}
