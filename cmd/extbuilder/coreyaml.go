@@ -1,0 +1,182 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/extbuilder/extbuilder/pkg/cli"
+	"github.com/extbuilder/extbuilder/pkg/coreyaml"
+)
+
+// The entry Dockerfile.peer writes, and the default for operators.
+const (
+	defaultBuilderName = "extbuilder"
+	defaultBuilderPath = "/opt/hyperledger/extbuilder"
+	defaultPropagate   = "CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG"
+	maxCoreYAML        = 4 << 20 // far above any real core.yaml
+)
+
+func init() {
+	register("core-yaml", "add extbuilder as the first chaincode.externalBuilders entry of a core.yaml",
+		func(args []string) int { return runCoreYAML(args, os.Stdin, os.Stdout, os.Stderr) })
+}
+
+const coreYAMLUsage = `usage: extbuilder core-yaml [-name NAME] [-path DIR] [-propagate VARS] [-o OUTPUT] [CORE_YAML]
+
+Adds this entry as the first item of chaincode.externalBuilders, keeping
+every other byte of the file (comments, order, other builders) unchanged:
+
+    - name: extbuilder
+      path: /opt/hyperledger/extbuilder
+      propagateEnvironment:
+        - CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG
+
+Reads CORE_YAML (standard input when absent or "-") and writes the result to
+standard output, or to OUTPUT, which may be CORE_YAML itself (replaced
+atomically). An entry with the same name and path already there is left as
+it is; the same name with another path is an error. Layouts that cannot be
+edited safely (aliases, flow mappings over several lines, ...) are refused
+with the line and what was found.
+
+Options:
+`
+
+func runCoreYAML(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	p := &cli.Program{Name: "extbuilder core-yaml", Stderr: stderr}
+	fset := flag.NewFlagSet("extbuilder core-yaml", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.Usage = func() {
+		fmt.Fprint(stderr, coreYAMLUsage)
+		fset.PrintDefaults()
+	}
+	name := fset.String("name", defaultBuilderName, "builder `name` (stored by the peer with every build)")
+	dir := fset.String("path", defaultBuilderPath, "absolute path of the `folder` holding bin/detect, bin/build, bin/release, bin/run")
+	propagate := fset.String("propagate", defaultPropagate, "comma-separated environment `variables` the peer passes to the builder; empty for none")
+	out := fset.String("o", "", "write to `file` instead of standard output")
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cli.ExitOK
+		}
+		return cli.ExitUsage
+	}
+	if fset.NArg() > 1 {
+		p.Infof("expected at most one CORE_YAML argument, found %d; run 'extbuilder core-yaml -help'", fset.NArg())
+		return cli.ExitUsage
+	}
+	b := coreyaml.Builder{Name: *name, Path: *dir}
+	for _, v := range strings.Split(*propagate, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			b.PropagateEnvironment = append(b.PropagateEnvironment, v)
+		}
+	}
+	if err := b.Validate(); err != nil {
+		p.Infof("%v", err)
+		return cli.ExitUsage
+	}
+
+	in, label := fset.Arg(0), "stdin"
+	var src []byte
+	var err error
+	if in == "" || in == "-" {
+		src, err = io.ReadAll(io.LimitReader(stdin, maxCoreYAML+1))
+	} else {
+		label = in
+		src, err = readLimited(in)
+	}
+	if err == nil && len(src) > maxCoreYAML {
+		err = fmt.Errorf("larger than %d MiB; expected a peer core.yaml", maxCoreYAML>>20)
+	}
+	if err != nil {
+		p.Infof("%s: %v", label, err)
+		return cli.ExitError
+	}
+
+	r, err := coreyaml.InsertFirst(src, b)
+	if err != nil {
+		p.Infof("%s: %v", label, err)
+		return cli.ExitError
+	}
+	if !r.Changed {
+		p.Infof("%s: an entry named %s with path %s is already there (line %d); nothing changed", label, b.Name, b.Path, r.Line)
+		if r.Names[0] != b.Name {
+			p.Warnf("%s: %s is not the first of chaincode.externalBuilders (%s); the peer asks %s first",
+				label, b.Name, strings.Join(r.Names, ", "), r.Names[0])
+		}
+	}
+
+	if *out == "" {
+		if _, err := stdout.Write(r.Text); err != nil {
+			p.Infof("writing standard output: %v", err)
+			return cli.ExitError
+		}
+		return cli.ExitOK
+	}
+	if err := writeAtomic(*out, r.Text); err != nil {
+		p.Infof("%s: %v", *out, err)
+		return cli.ExitError
+	}
+	return cli.ExitOK
+}
+
+func readLimited(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCoreYAML+1))
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	return b, nil
+}
+
+// writeAtomic replaces name with data through a temporary file in the same
+// folder, so a reader never sees half a core.yaml. An existing file keeps
+// its mode.
+func writeAtomic(name string, data []byte) error {
+	mode := fs.FileMode(0o644)
+	if st, err := os.Stat(name); err == nil {
+		if !st.Mode().IsRegular() {
+			return errors.New("not a regular file")
+		}
+		mode = st.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), ".core-yaml-*")
+	if err != nil {
+		return unwrapPath(err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return unwrapPath(err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return unwrapPath(err)
+	}
+	if err := tmp.Close(); err != nil {
+		return unwrapPath(err)
+	}
+	return unwrapPath(os.Rename(tmp.Name(), name))
+}
+
+// unwrapPath drops the operation and path from an *fs.PathError: the
+// message already names the file.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
