@@ -12,6 +12,7 @@ import (
 
 	"github.com/extbuilder/extbuilder/pkg/cli"
 	"github.com/extbuilder/extbuilder/pkg/coreyaml"
+	"github.com/extbuilder/extbuilder/pkg/fsmsg"
 )
 
 // The entry Dockerfile.peer writes, and the default for operators.
@@ -127,12 +128,12 @@ func runCoreYAML(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func readLimited(name string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, unwrapPath(err)
+		return nil, fsmsg.Reason(err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxCoreYAML+1))
 	if err != nil {
-		return nil, unwrapPath(err)
+		return nil, fsmsg.Reason(err)
 	}
 	return b, nil
 }
@@ -150,33 +151,19 @@ func writeAtomic(name string, data []byte) error {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(name), ".core-yaml-*")
 	if err != nil {
-		return unwrapPath(err)
+		return fsmsg.Reason(err)
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return unwrapPath(err)
+		return fsmsg.Reason(err)
 	}
 	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
-		return unwrapPath(err)
+		return fsmsg.Reason(err)
 	}
 	if err := tmp.Close(); err != nil {
-		return unwrapPath(err)
+		return fsmsg.Reason(err)
 	}
-	return unwrapPath(os.Rename(tmp.Name(), name))
-}
-
-// unwrapPath drops the operation and path from an *fs.PathError: the
-// message already names the file.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
+	return fsmsg.Reason(os.Rename(tmp.Name(), name))
 }

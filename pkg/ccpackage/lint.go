@@ -17,6 +17,7 @@ import (
 	"github.com/extbuilder/extbuilder/pkg/connection"
 	"github.com/extbuilder/extbuilder/pkg/couchdb"
 	"github.com/extbuilder/extbuilder/pkg/executable"
+	"github.com/extbuilder/extbuilder/pkg/fsmsg"
 	"github.com/extbuilder/extbuilder/pkg/metadata"
 )
 
@@ -122,7 +123,7 @@ func Lint(file string, opts LintOptions) (*Report, error) {
 		return l.report, nil
 	}
 	if _, err := io.Copy(h, f); err != nil {
-		return nil, fmt.Errorf("%s: cannot read: %v", file, unwrapPath(err))
+		return nil, fmt.Errorf("%s: cannot read: %v", file, fsmsg.Reason(err))
 	}
 	if l.labelOK && !refused {
 		l.report.ID = idFromSum(md.Label, h.Sum(nil))
@@ -234,7 +235,7 @@ func (l *linter) writeFile(rel string, r io.Reader) error {
 	}
 	f, err := l.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return unwrapPath(err)
+		return fsmsg.Reason(err)
 	}
 	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
@@ -260,7 +261,7 @@ func mkdirAll(root *os.Root, rel string) error {
 		return fmt.Errorf("%s is a file", rel)
 	}
 	if err != nil {
-		return unwrapPath(err)
+		return fsmsg.Reason(err)
 	}
 	return nil
 }
@@ -343,12 +344,12 @@ func (l *linter) checkExecutable(rel string) {
 		return
 	}
 	if !st.Mode().IsRegular() {
-		l.errorf("%s: expected the executable, found %s", name, describeMode(st.Mode()))
+		l.errorf("%s: expected the executable, found %s", name, fsmsg.Kind(st.Mode()))
 		return
 	}
 	f, err := l.root.Open(name)
 	if err != nil {
-		l.errorf("%s: cannot be read: %v", name, unwrapPath(err))
+		l.errorf("%s: cannot be read: %v", name, fsmsg.Reason(err))
 		return
 	}
 	defer f.Close()

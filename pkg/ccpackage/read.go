@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/extbuilder/extbuilder/pkg/fsmsg"
 	"github.com/extbuilder/extbuilder/pkg/metadata"
 )
 
@@ -175,17 +176,17 @@ func openPackage(file string, lim Limits) (*os.File, io.Reader, hash.Hash, error
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil, nil, fmt.Errorf("%s: file not found", file)
 		}
-		return nil, nil, nil, fmt.Errorf("%s: cannot open: %v", file, unwrapPath(err))
+		return nil, nil, nil, fmt.Errorf("%s: cannot open: %v", file, fsmsg.Reason(err))
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("expected a package file, found %s", describeMode(st.Mode()))
+		err = fmt.Errorf("expected a package file, found %s", fsmsg.Kind(st.Mode()))
 	} else if err == nil && st.Size() > lim.PackageBytes {
 		err = fmt.Errorf("expected at most %s, found %d bytes", byteSize(lim.PackageBytes), st.Size())
 	}
 	if err != nil {
 		f.Close()
-		return nil, nil, nil, fmt.Errorf("%s: %v", file, unwrapPath(err))
+		return nil, nil, nil, fmt.Errorf("%s: %v", file, fsmsg.Reason(err))
 	}
 	h := sha256.New()
 	return f, io.TeeReader(f, h), h, nil
@@ -221,7 +222,7 @@ func FileID(file string) (id string, warnings []string, err error) {
 		return "", nil, err
 	}
 	if _, err := io.Copy(h, f); err != nil {
-		return "", nil, fmt.Errorf("%s: cannot read: %v", file, unwrapPath(err))
+		return "", nil, fmt.Errorf("%s: cannot read: %v", file, fsmsg.Reason(err))
 	}
 	return idFromSum(md.Label, h.Sum(nil)), warnings, nil
 }

@@ -16,12 +16,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otiai10/copy"
+	"github.com/tidwall/gjson"
+
 	"github.com/extbuilder/extbuilder/pkg/connection"
 	"github.com/extbuilder/extbuilder/pkg/couchdb"
 	"github.com/extbuilder/extbuilder/pkg/executable"
+	"github.com/extbuilder/extbuilder/pkg/fsmsg"
 	"github.com/extbuilder/extbuilder/pkg/metadata"
-	"github.com/otiai10/copy"
-	"github.com/tidwall/gjson"
 )
 
 // Spec describes a package to write. Paths are the operator's, as given.
@@ -88,7 +90,7 @@ func WriteFile(file string, spec Spec) (string, error) {
 	defer p.close()
 	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
 	if err != nil {
-		return "", fmt.Errorf("%s: cannot write: %v", file, unwrapPath(err))
+		return "", fmt.Errorf("%s: cannot write: %v", file, fsmsg.Reason(err))
 	}
 	committed := false
 	defer func() {
@@ -99,7 +101,7 @@ func WriteFile(file string, spec Spec) (string, error) {
 	}()
 	id, err := p.write(tmp)
 	if err != nil {
-		return "", fmt.Errorf("%s: cannot write: %v", file, unwrapPath(err))
+		return "", fmt.Errorf("%s: cannot write: %v", file, fsmsg.Reason(err))
 	}
 	mode := os.FileMode(0o644)
 	if p.private {
@@ -108,11 +110,11 @@ func WriteFile(file string, spec Spec) (string, error) {
 	// Chmod, not the umask, decides: the mode is part of what is reproducible.
 	for _, step := range []func() error{func() error { return tmp.Chmod(mode) }, tmp.Sync, tmp.Close} {
 		if err := step(); err != nil {
-			return "", fmt.Errorf("%s: cannot write: %v", file, unwrapPath(err))
+			return "", fmt.Errorf("%s: cannot write: %v", file, fsmsg.Reason(err))
 		}
 	}
 	if err := os.Rename(tmp.Name(), file); err != nil {
-		return "", fmt.Errorf("%s: cannot write: %v", file, unwrapPath(errors.Unwrap(err)))
+		return "", fmt.Errorf("%s: cannot write: %v", file, fsmsg.Reason(errors.Unwrap(err)))
 	}
 	committed = true
 	return id, nil
@@ -261,19 +263,19 @@ func readRegular(file, root string, max int64) ([]byte, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s: file not found", file)
 		}
-		return nil, fmt.Errorf("%s: cannot open: %v", file, unwrapPath(err))
+		return nil, fmt.Errorf("%s: cannot open: %v", file, fsmsg.Reason(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot read: %v", file, unwrapPath(err))
+		return nil, fmt.Errorf("%s: cannot read: %v", file, fsmsg.Reason(err))
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: expected a regular file, found %s", file, describeMode(st.Mode()))
+		return nil, fmt.Errorf("%s: expected a regular file, found %s", file, fsmsg.Kind(st.Mode()))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot read: %v", file, unwrapPath(err))
+		return nil, fmt.Errorf("%s: cannot read: %v", file, fsmsg.Reason(err))
 	}
 	if int64(len(data)) > max {
 		return nil, fmt.Errorf("%s: expected at most %s, found %d bytes", file, byteSize(max), st.Size())
@@ -296,16 +298,16 @@ func executableMember(spec *Spec) (member, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return member{}, fmt.Errorf("%s: file not found", file)
 		}
-		return member{}, fmt.Errorf("%s: cannot open: %v", file, unwrapPath(err))
+		return member{}, fmt.Errorf("%s: cannot open: %v", file, fsmsg.Reason(err))
 	}
 	st, err := f.Stat()
 	switch {
 	case err != nil:
 		f.Close()
-		return member{}, fmt.Errorf("%s: cannot read: %v", file, unwrapPath(err))
+		return member{}, fmt.Errorf("%s: cannot read: %v", file, fsmsg.Reason(err))
 	case !st.Mode().IsRegular():
 		f.Close()
-		return member{}, fmt.Errorf("%s: expected a regular file, found %s", file, describeMode(st.Mode()))
+		return member{}, fmt.Errorf("%s: expected a regular file, found %s", file, fsmsg.Kind(st.Mode()))
 	case st.Size() > DefaultLimits.UnpackedBytes:
 		f.Close()
 		return member{}, fmt.Errorf("%s: expected at most %s, found %d bytes", file, byteSize(DefaultLimits.UnpackedBytes), st.Size())
@@ -339,7 +341,7 @@ func indexMembers(spec *Spec) ([]member, error) {
 	case errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("%s: folder not found", dir)
 	case err != nil:
-		return nil, fmt.Errorf("%s: cannot read: %v", dir, unwrapPath(err))
+		return nil, fmt.Errorf("%s: cannot read: %v", dir, fsmsg.Reason(err))
 	case !st.IsDir():
 		return nil, fmt.Errorf("%s: expected a folder of CouchDB index definitions, found a file", dir)
 	}
@@ -352,7 +354,7 @@ func indexMembers(spec *Spec) ([]member, error) {
 	}
 	src, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot read: %v", dir, unwrapPath(err))
+		return nil, fmt.Errorf("%s: cannot read: %v", dir, fsmsg.Reason(err))
 	}
 	shown := func(p string) string { // a path under src, as the operator names it
 		rel, err := filepath.Rel(src, p)
@@ -374,7 +376,7 @@ func indexMembers(spec *Spec) ([]member, error) {
 		Skip: func(info os.FileInfo, p, _ string) (bool, error) {
 			if !info.IsDir() && !info.Mode().IsRegular() {
 				return false, fmt.Errorf("%s: expected a regular file or folder, found %s; hint: a package can only carry regular files",
-					shown(p), describeMode(info.Mode()))
+					shown(p), fsmsg.Kind(info.Mode()))
 			}
 			return false, nil
 		},
@@ -496,20 +498,4 @@ func writeTarGz(w io.Writer, members []member) error {
 		return err
 	}
 	return zw.Close()
-}
-
-func describeMode(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a folder"
-	case m&os.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	}
-	return "a special file"
 }

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/extbuilder/extbuilder/pkg/check"
+	"github.com/extbuilder/extbuilder/pkg/fsmsg"
 )
 
 // ConfigVariable holds the JSON object that templates are executed against.
@@ -135,7 +138,7 @@ func readLimited(path string, r *report, field string) ([]byte, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, r.fail(field, "", "file not found")
 		}
-		return nil, r.fail(field, "", "cannot open: %v", unwrapPathError(err))
+		return nil, r.fail(field, "", "cannot open: %v", fsmsg.Reason(err))
 	}
 	defer f.Close()
 	return readOpened(f, r, field)
@@ -144,43 +147,19 @@ func readLimited(path string, r *report, field string) ([]byte, error) {
 func readOpened(f *os.File, r *report, field string) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return nil, r.fail(field, "", "cannot stat: %v", unwrapPathError(err))
+		return nil, r.fail(field, "", "cannot stat: %v", fsmsg.Reason(err))
 	}
 	if !st.Mode().IsRegular() {
-		return nil, r.fail(field, "", "expected a regular file, found %s", describeMode(st.Mode()))
+		return nil, r.fail(field, "", "expected a regular file, found %s", fsmsg.Kind(st.Mode()))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
 	if err != nil {
-		return nil, r.fail(field, "", "cannot read: %v", unwrapPathError(err))
+		return nil, r.fail(field, "", "cannot read: %v", fsmsg.Reason(err))
 	}
 	if len(data) > MaxSize {
 		return nil, r.fail(field, "", "expected at most %d bytes (1 MiB), found %d", MaxSize, st.Size())
 	}
 	return data, nil
-}
-
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-func describeMode(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a folder"
-	case m&os.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	}
-	return fmt.Sprintf("a special file (%v)", m.Type())
 }
 
 // decodeObject splits the top-level JSON object into raw fields, refusing
@@ -251,7 +230,7 @@ func syntaxError(r *report, data []byte, err error) error {
 	if se != nil {
 		offset = syntaxOffset(se)
 	}
-	return r.fail("", "", "malformed JSON at %s: %s", position(data, offset), safeMessage(strings.TrimPrefix(err.Error(), "json: ")))
+	return r.fail("", "", "malformed JSON at %s: %s", position(data, offset), check.SafeMessage(strings.TrimPrefix(err.Error(), "json: ")))
 }
 
 func atEnd(se *json.SyntaxError) bool { return se.Error() == "unexpected end of JSON input" }

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/extbuilder/extbuilder/pkg/check"
+	"github.com/extbuilder/extbuilder/pkg/fsmsg"
 )
 
 // Field names, in the order the peer's documentation lists them.
@@ -144,7 +147,7 @@ func (d *decoder) boolean(raw map[string]json.RawMessage, name string) (bool, er
 		}
 		return v == "true", nil
 	}
-	return false, d.fail(name, "", "expected true or false, found the string %s", quote(v))
+	return false, d.fail(name, "", "expected true or false, found the string %s", check.Quote(v))
 }
 
 func (d *decoder) duration(raw map[string]json.RawMessage) (time.Duration, error) {
@@ -157,7 +160,7 @@ func (d *decoder) duration(raw map[string]json.RawMessage) (time.Duration, error
 		hint := ""
 		if rawKind(r) == "a number" {
 			hint = fmt.Sprintf("the peer reads a number as nanoseconds, so %s would be %s; write a duration string such as \"10s\"",
-				shorten(string(bytes.TrimSpace(r)), 40), nanoseconds(r))
+				check.Shorten(string(bytes.TrimSpace(r)), 40), nanoseconds(r))
 		}
 		return 0, d.fail(fieldDialTimeout, hint, "expected a duration string such as \"10s\", found %s", rawKind(r))
 	}
@@ -167,10 +170,10 @@ func (d *decoder) duration(raw map[string]json.RawMessage) (time.Duration, error
 	}
 	t, err := time.ParseDuration(v)
 	if err != nil {
-		return 0, d.fail(fieldDialTimeout, "use a Go duration such as \"10s\" or \"1m30s\"", "expected a duration, found %s", quote(v))
+		return 0, d.fail(fieldDialTimeout, "use a Go duration such as \"10s\" or \"1m30s\"", "expected a duration, found %s", check.Quote(v))
 	}
 	if t <= 0 {
-		return 0, d.fail(fieldDialTimeout, "leave it out for the peer's default of 3s", "expected a duration above zero, found %s", quote(v))
+		return 0, d.fail(fieldDialTimeout, "leave it out for the peer's default of 3s", "expected a duration above zero, found %s", check.Quote(v))
 	}
 	return t, nil
 }
@@ -207,7 +210,7 @@ func (d *decoder) pem(raw map[string]json.RawMessage, name string) (string, erro
 		return "", err
 	}
 	if !utf8Text(data) {
-		return "", d.fail(fileField, "", "expected a PEM text file, found binary data in %s", quote(rel))
+		return "", d.fail(fileField, "", "expected a PEM text file, found binary data in %s", check.Quote(rel))
 	}
 	// Same treatment as inline text, so that the released (inline) form
 	// decodes to the same value.
@@ -232,21 +235,21 @@ func (d *decoder) readReference(name, rel string) ([]byte, error) {
 	}
 	if rel == "" || !filepath.IsLocal(rel) {
 		return nil, d.fail(name, "name a file inside the package, e.g. \"tls/ca.pem\"",
-			"expected a path relative to the package source folder, found %s", quote(rel))
+			"expected a path relative to the package source folder, found %s", check.Quote(rel))
 	}
 	f, err := os.OpenInRoot(d.opts.SourceDir, rel)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, d.fail(name, "", "file %s not found in the package", quote(rel))
+			return nil, d.fail(name, "", "file %s not found in the package", check.Quote(rel))
 		}
-		return nil, d.fail(name, "", "cannot open %s: %v", quote(rel), unwrapPathError(err))
+		return nil, d.fail(name, "", "cannot open %s: %v", check.Quote(rel), fsmsg.Reason(err))
 	}
 	defer f.Close()
 	data, err := readOpened(f, d.report, name)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
-			e.Problem = quote(rel) + ": " + e.Problem
+			e.Problem = check.Quote(rel) + ": " + e.Problem
 		}
 		return nil, err
 	}
@@ -275,45 +278,6 @@ func rawKind(r json.RawMessage) string {
 		return "null"
 	}
 	return "a number"
-}
-
-// quote shows an operator's value, shortened so one line stays one line.
-// PEM text is described, never shown: it may be a private key in the wrong field.
-func quote(s string) string {
-	const max = 80
-	if looksLikePEM(s) {
-		return fmt.Sprintf("PEM text (%d bytes, not shown)", len(s))
-	}
-	if len(s) > max {
-		return fmt.Sprintf("%q (%d bytes)", s[:max]+"...", len(s))
-	}
-	return fmt.Sprintf("%q", s)
-}
-
-func looksLikePEM(s string) bool {
-	return strings.Contains(s, "-----BEGIN") || strings.Contains(s, "PRIVATE KEY")
-}
-
-// safeMessage makes a library's error text fit our rules: one line, bounded,
-// and no PEM.
-func safeMessage(s string) string {
-	const max = 200
-	if looksLikePEM(s) {
-		return "(message not shown: it quotes PEM text)"
-	}
-	s = strings.NewReplacer("\n", "\\n", "\r", "\\r").Replace(s)
-	return shorten(s, max)
-}
-
-// shorten cuts s to at most max bytes on a character boundary.
-func shorten(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	for max > 0 && !utf8.RuneStart(s[max]) {
-		max--
-	}
-	return s[:max] + "..."
 }
 
 // nearest returns the candidate equal to name but for case, or else within

@@ -1,6 +1,10 @@
 package connection
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/extbuilder/extbuilder/pkg/check"
+)
 
 // Error is a problem with one field of connection.json. Messages never
 // contain key material: they describe values, they do not quote PEM.
@@ -47,12 +51,17 @@ func (r *report) warn(field, hint, format string, a ...any) {
 // quoted otherwise: an unknown field may hold line breaks or pasted PEM.
 func fieldName(name string) string {
 	if len(name) > 64 {
-		return quote(name)
+		return check.Quote(name)
 	}
 	for _, c := range name {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return quote(name)
+			return check.Quote(name)
 		}
 	}
 	return name
+}
+
+// finding turns a shared check's finding into an error about field.
+func (r *report) finding(field string, f *check.Finding) *Error {
+	return &Error{File: r.file, Field: field, Problem: f.Problem, Hint: f.Hint}
 }

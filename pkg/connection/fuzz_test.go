@@ -129,7 +129,7 @@ func keyBodies(text string) []string {
 		if block, rest = pem.Decode(rest); block == nil {
 			return bodies
 		}
-		if isPrivateKeyType(block.Type) {
+		if strings.HasSuffix(block.Type, "PRIVATE KEY") {
 			bodies = append(bodies, base64.StdEncoding.EncodeToString(block.Bytes))
 		}
 	}

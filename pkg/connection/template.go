@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/template"
 	"text/template/parse"
+
+	"github.com/extbuilder/extbuilder/pkg/check"
 )
 
 // parseConfig decodes CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG. An unset
@@ -45,7 +47,7 @@ func (d *decoder) expand(name, value string) (string, error) {
 	t, err := template.New(name).Option("missingkey=error").Parse(value)
 	if err != nil {
 		return "", d.fail(name, "templates use Go text/template syntax, e.g. \"{{.peername}}-cc:9999\"",
-			"malformed template: %s", safeMessage(strings.TrimPrefix(err.Error(), "template: ")))
+			"malformed template: %s", check.SafeMessage(strings.TrimPrefix(err.Error(), "template: ")))
 	}
 	if n := unbounded(t.Tree.Root); n != "" {
 		return "", d.fail(name, "use value lookups such as {{.peername}}, with if/with and functions if needed",
@@ -69,9 +71,9 @@ func (d *decoder) expand(name, value string) (string, error) {
 		}
 		if key := missingKey(err); key != "" {
 			return "", d.fail(name, propagateHint, "template key %s is not in %s (it has: %s)",
-				quote(key), ConfigVariable, keys(d.config))
+				check.Quote(key), ConfigVariable, keys(d.config))
 		}
-		return "", d.fail(name, "", "template failed: %s", safeMessage(strings.TrimPrefix(err.Error(), "template: ")))
+		return "", d.fail(name, "", "template failed: %s", check.SafeMessage(strings.TrimPrefix(err.Error(), "template: ")))
 	}
 	return out.String(), nil
 }
@@ -165,7 +167,7 @@ func keys(m map[string]any) string {
 		ks = ks[:max]
 	}
 	for i, k := range ks {
-		ks[i] = quote(k)
+		ks[i] = check.Quote(k)
 	}
 	return strings.Join(ks, ", ") + more
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/otiai10/copy"
 	"github.com/tidwall/gjson"
+
+	"github.com/extbuilder/extbuilder/pkg/fsmsg"
 )
 
 // Where packages keep indexes: Fabric's META-INF layout, and the metadata/
@@ -59,7 +61,7 @@ func Collect(sourceDir string, warn func(format string, a ...any)) ([]Index, err
 		err := filepath.WalkDir(filepath.Join(sourceDir, root), func(p string, e fs.DirEntry, err error) error {
 			rel := relative(sourceDir, p)
 			if err != nil {
-				return &Error{File: rel, Problem: "cannot read: " + unwrap(err).Error()}
+				return &Error{File: rel, Problem: "cannot read: " + fsmsg.Reason(err).Error()}
 			}
 			dest, isIndex := indexDest(strings.TrimPrefix(rel, root+"/"))
 			if err := checkType(rel, e, isIndex); err != nil || e.IsDir() {
@@ -126,13 +128,13 @@ func checkType(rel string, e fs.DirEntry, isIndex bool) error {
 func readIndex(p, rel string) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, &Error{File: rel, Problem: "cannot read: " + unwrap(err).Error()}
+		return nil, &Error{File: rel, Problem: "cannot read: " + fsmsg.Reason(err).Error()}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxIndexSize+1))
 	switch {
 	case err != nil:
-		return nil, &Error{File: rel, Problem: "cannot read: " + unwrap(err).Error()}
+		return nil, &Error{File: rel, Problem: "cannot read: " + fsmsg.Reason(err).Error()}
 	case len(data) > maxIndexSize:
 		return nil, &Error{File: rel, Problem: fmt.Sprintf("expected an index definition of at most %d bytes, found more", maxIndexSize)}
 	case !gjson.ValidBytes(data):
@@ -150,10 +152,10 @@ func Write(indexes []Index, dir string) error {
 	for _, ix := range indexes {
 		p := filepath.Join(dir, BuildDir, filepath.FromSlash(ix.Dest))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("cannot create the index folder: %w", unwrap(err))
+			return fmt.Errorf("cannot create the index folder: %w", fsmsg.Reason(err))
 		}
 		if err := os.WriteFile(p, ix.Data, 0o644); err != nil {
-			return fmt.Errorf("cannot write %s: %w", path.Join(BuildDir, ix.Dest), unwrap(err))
+			return fmt.Errorf("cannot write %s: %w", path.Join(BuildDir, ix.Dest), fsmsg.Reason(err))
 		}
 	}
 	return nil
@@ -183,12 +185,4 @@ func relative(base, p string) string {
 		return p
 	}
 	return filepath.ToSlash(rel)
-}
-
-func unwrap(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

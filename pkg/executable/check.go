@@ -9,6 +9,8 @@ import (
 	"io"
 	"runtime"
 	"strings"
+
+	"github.com/extbuilder/extbuilder/pkg/fsmsg"
 )
 
 // target is what an ELF header says about the machine a file runs on.
@@ -67,7 +69,7 @@ func check(name string, r io.ReaderAt, goos, goarch string) error {
 	var head [64]byte
 	n, err := r.ReadAt(head[:], 0)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return &Error{File: name, Problem: "cannot be read: " + errorText(err), Err: err}
+		return &Error{File: name, Problem: "cannot be read: " + fsmsg.Reason(err).Error(), Err: err}
 	}
 	h := head[:n]
 	switch {

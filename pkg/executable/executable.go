@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/extbuilder/extbuilder/pkg/fsmsg"
 )
 
 // Error is a problem with the executable or with the path naming it. It
@@ -79,7 +81,7 @@ func openRegular(root *os.Root, name string) (*os.File, error) {
 		return nil, notFound(name, err)
 	}
 	if !info.Mode().IsRegular() {
-		return nil, &Error{File: name, Problem: "expected a regular file, found " + describeMode(info.Mode()),
+		return nil, &Error{File: name, Problem: "expected a regular file, found " + fsmsg.Kind(info.Mode()),
 			Hint: `metadata.json "path" must name the executable itself`}
 	}
 	// O_NONBLOCK: should the file be swapped for a FIFO after the check,
@@ -105,33 +107,7 @@ func notFound(name string, err error) error {
 	if errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "path escapes from parent" {
 		return &Error{File: name, Problem: "resolves to a location outside the package", Err: err}
 	}
-	return &Error{File: name, Problem: "cannot be read: " + errorText(err), Err: err}
-}
-
-// errorText strips the path from a PathError: the message already names the file.
-func errorText(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
-
-func describeMode(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a folder"
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	default:
-		return "a special file"
-	}
+	return &Error{File: name, Problem: "cannot be read: " + fsmsg.Reason(err).Error(), Err: err}
 }
 
 func copyExecutable(src *os.File, name, dest string) error {

@@ -6,19 +6,16 @@ package launch
 
 import (
 	"bytes"
-	"crypto"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/extbuilder/extbuilder/pkg/check"
 )
 
 // ChaincodeFile is the name of the file the peer writes into RUN_METADATA_DIR.
@@ -151,8 +148,8 @@ func ParseChaincode(data []byte) (*Chaincode, []string, error) {
 	}
 	sort.Strings(unknown)
 	for _, name := range unknown {
-		warnings = append(warnings, fmt.Sprintf("%s: field %q is not known to this version of run and is ignored (known: %s)",
-			ChaincodeFile, name, strings.Join(fields, ", ")))
+		warnings = append(warnings, fmt.Sprintf("%s: field %s is not known to this version of run and is ignored (known: %s)",
+			ChaincodeFile, check.Quote(name), strings.Join(fields, ", ")))
 	}
 
 	c := &Chaincode{
@@ -172,8 +169,8 @@ func ParseChaincode(data []byte) (*Chaincode, []string, error) {
 	if c.PeerAddress == "" {
 		return nil, nil, fail("peer_address", "", "required, but %s", missingOrEmpty(raw, "peer_address"))
 	}
-	if err := checkHostPort(c.PeerAddress); err != "" {
-		return nil, nil, fail("peer_address", "", "expected host:port, found %q (%s)", c.PeerAddress, err)
+	if f := check.Address(c.PeerAddress); f != nil {
+		return nil, nil, fail("peer_address", f.Hint, "%s", f.Problem)
 	}
 	if err := checkTLS(c); err != nil {
 		return nil, nil, err
@@ -219,24 +216,6 @@ func jsonKind(v json.RawMessage) string {
 	}
 }
 
-func checkHostPort(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "no port"
-	}
-	if host == "" {
-		return "empty host"
-	}
-	if strings.ContainsAny(host, "/ ") {
-		return "a host name cannot contain '/' or spaces"
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
-		return "port must be a number from 1 to 65535"
-	}
-	return ""
-}
-
 // checkTLS checks the three PEM fields: all empty (peer TLS off) or all
 // present, parsing, and the key matching the certificate.
 func checkTLS(c *Chaincode) error {
@@ -257,19 +236,18 @@ func checkTLS(c *Chaincode) error {
 			Problem: fmt.Sprintf("empty while %s %s set; expected all of client_cert, client_key and root_cert (peer TLS on) or none (peer TLS off)",
 				strings.Join(present, " and "), plural(len(present), "is", "are"))}
 	}
-	certs, err := parseCertificates("client_cert", c.ClientCert)
-	if err != nil {
-		return err
+	certs, f := check.Certificates(c.ClientCert)
+	if f != nil {
+		return fieldError("client_cert", f)
 	}
-	if _, err := parseCertificates("root_cert", c.RootCert); err != nil {
-		return err
+	if _, f := check.Certificates(c.RootCert); f != nil {
+		return fieldError("root_cert", f)
 	}
-	key, err := parsePrivateKey(c.ClientKey)
-	if err != nil {
-		return err
+	key, f := check.PrivateKey(c.ClientKey)
+	if f != nil {
+		return fieldError("client_key", f)
 	}
-	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
-	if !ok || !pub.Equal(certs[0].PublicKey) {
+	if !check.KeyMatches(key, certs[0]) {
 		return &Error{File: ChaincodeFile, Field: "client_key",
 			Problem: "does not match the public key of client_cert (the first certificate)"}
 	}
@@ -283,74 +261,6 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// parseCertificates requires one or more PEM CERTIFICATE blocks that parse
-// as X.509, and nothing else but white space.
-func parseCertificates(field, text string) ([]*x509.Certificate, error) {
-	fail := func(format string, a ...any) error {
-		return &Error{File: ChaincodeFile, Field: field, Problem: fmt.Sprintf(format, a...)}
-	}
-	var certs []*x509.Certificate
-	rest := []byte(text)
-	for {
-		block, next := pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			return nil, fail("expected PEM CERTIFICATE blocks, found a %q block (block %d)", block.Type, len(certs)+1)
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fail("PEM block %d is not a valid X.509 certificate", len(certs)+1)
-		}
-		certs = append(certs, cert)
-		rest = next
-	}
-	if len(certs) == 0 {
-		return nil, fail("expected PEM CERTIFICATE blocks, found no PEM block")
-	}
-	if len(bytes.TrimSpace(rest)) > 0 {
-		return nil, fail("unexpected text after PEM block %d", len(certs))
-	}
-	return certs, nil
-}
-
-// signer is what every private key type in crypto/ implements.
-type signer interface {
-	Public() crypto.PublicKey
-}
-
-// parsePrivateKey requires exactly one PEM private key block that parses.
-// Its errors describe the block, never its contents.
-func parsePrivateKey(text string) (signer, error) {
-	fail := func(format string, a ...any) error {
-		return &Error{File: ChaincodeFile, Field: "client_key", Problem: fmt.Sprintf(format, a...)}
-	}
-	block, rest := pem.Decode([]byte(text))
-	if block == nil {
-		return nil, fail("expected a PEM private key, found no PEM block")
-	}
-	if len(bytes.TrimSpace(rest)) > 0 {
-		return nil, fail("expected exactly one PEM block, found more text after it")
-	}
-	var key any
-	var err error
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	default:
-		return nil, fail("expected a PEM PRIVATE KEY block, found a %q block", block.Type)
-	}
-	if err != nil {
-		return nil, fail("the PEM %q block is not a valid private key", block.Type)
-	}
-	s, ok := key.(signer)
-	if !ok {
-		return nil, fail("the PEM %q block holds an unsupported key type", block.Type)
-	}
-	return s, nil
+func fieldError(field string, f *check.Finding) error {
+	return &Error{File: ChaincodeFile, Field: field, Problem: f.Problem, Hint: f.Hint}
 }
