@@ -1,5 +1,5 @@
 # extbuilder: external chaincode builders for Hyperledger Fabric peers.
-# `make demo` runs the builder on a bundled sample package; `make test` runs every test.
+# `make demo` packages and installs the bundled samples and launches the binary one; `make test` runs every test.
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
