@@ -127,7 +127,7 @@ func installBinary(t *testing.T, name, metadata string, code []peersim.Entry, pr
 		Path(tmp, "$TMPDIR").
 		Path(strings.TrimPrefix(pkg.ID, pkg.Label+":"), "<sha256>").
 		Path(runtime.GOARCH, "$GOARCH") // the builder's own architecture
-	return &installed{pkg: pkg, pki: pki, res: res, err: err, redact: redact, env: env}
+	return &installed{peer: peer, pkg: pkg, pki: pki, res: res, err: err, redact: redact, env: env}
 }
 
 func TestBinaryPackages(t *testing.T) {
@@ -226,37 +226,14 @@ func TestBinaryPackageLaunchedFromTheBuildCache(t *testing.T) {
 	client := ca.Client(in.pkg.ID)
 	addr, seen := peerEndpoint(t, ca)
 
-	runDir := filepath.Join(root, "run-metadata")
-	if err := os.Mkdir(runDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	cc, _ := json.Marshal(map[string]string{
-		"chaincode_id": in.pkg.ID, "peer_address": addr,
-		"client_cert": client.CertPEM, "client_key": client.KeyPEM, "root_cert": ca.CertPEM, "mspid": "Org1MSP",
+	run, err := in.peer.Launch(in.res, peersim.ChaincodeJSON{
+		ChaincodeID: in.pkg.ID, PeerAddress: addr,
+		ClientCert: client.CertPEM, ClientKey: client.KeyPEM, RootCert: ca.CertPEM, MSPID: "Org1MSP",
 	})
-	if err := os.WriteFile(filepath.Join(runDir, "chaincode.json"), cc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	cmd := exec.Command(program("run"), in.res.CachedBld, runDir)
-	cmd.Env = in.res.Steps[0].Env // the pruned environment the peer gives its builder programs
-	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan []string, 1)
-	go func() {
-		var l []string
-		sc := bufio.NewScanner(stderr) // the peer's reader
-		for sc.Scan() {
-			l = append(l, sc.Text())
-		}
-		lines <- l
-	}()
-	t.Cleanup(func() { cmd.Process.Kill() })
+	t.Cleanup(run.Kill)
 
 	var rec fakeccRecord
 	end := time.Now().Add(15 * time.Second)
@@ -295,25 +272,15 @@ func TestBinaryPackageLaunchedFromTheBuildCache(t *testing.T) {
 	}
 
 	// The peer stops a chaincode with SIGTERM to run.
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if killed := run.Stop(peersim.StopGrace); killed {
+		t.Fatal("run did not stop within the peer's grace period")
 	}
-	var out []string
-	select {
-	case out = <-lines:
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not stop")
-	}
-	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 0 {
+	out := run.Stderr()
+	if code := run.ExitCode(); code != 0 {
 		t.Errorf("run exited %d, want the chaincode's 0; stderr %q", code, out)
 	}
 	if len(out) == 0 || out[len(out)-1] != "run: chaincode exited with status 0 after run passed on SIGTERM" {
 		t.Errorf("run's last line: %q", out)
-	}
-	left, _ := os.ReadDir(runDir)
-	if len(left) != 1 {
-		t.Errorf("RUN_METADATA_DIR holds %d entries after the chaincode ended, want chaincode.json only", len(left))
 	}
 }
 

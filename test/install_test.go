@@ -112,6 +112,7 @@ func TestEveryPackageHasACase(t *testing.T) {
 
 // installed is one case after its install.
 type installed struct {
+	peer   *peersim.Peer
 	pkg    *peersim.Package
 	pki    *samples.PKI
 	res    *peersim.Result
