@@ -62,10 +62,10 @@ var noteGOOS = map[string]string{
 // needs only the first 20 bytes, the BSD note check reads section headers
 // when it can.
 func Check(name string, r io.ReaderAt) error {
-	return check(name, r, runtime.GOOS, runtime.GOARCH)
+	return checkTarget(name, r, runtime.GOOS, runtime.GOARCH)
 }
 
-func check(name string, r io.ReaderAt, goos, goarch string) error {
+func checkTarget(name string, r io.ReaderAt, goos, goarch string) error {
 	var head [64]byte
 	n, err := r.ReadAt(head[:], 0)
 	if err != nil && !errors.Is(err, io.EOF) {

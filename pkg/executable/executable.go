@@ -13,32 +13,13 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/extbuilder/extbuilder/pkg/check"
 	"github.com/extbuilder/extbuilder/pkg/fsmsg"
 )
 
 // Error is a problem with the executable or with the path naming it. It
 // never quotes file contents.
-type Error struct {
-	File    string // path inside the package, e.g. "bin/chaincode", or "metadata.json"
-	Field   string // JSON field when the problem is in metadata.json, e.g. "path"
-	Problem string // what was expected and what was found
-	Hint    string // how to fix it, when there is something useful to say
-	Err     error  // underlying error, for errors.Is (e.g. fs.ErrNotExist)
-}
-
-func (e *Error) Error() string {
-	s := e.File
-	if e.Field != "" {
-		s += ": " + e.Field
-	}
-	s += ": " + e.Problem
-	if e.Hint != "" {
-		s += "; hint: " + e.Hint
-	}
-	return s
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+type Error = check.Error
 
 // Install copies the executable that relPath names inside sourceDir to dest
 // with mode 0755. relPath is metadata.json's "path" (the caller passes

@@ -125,7 +125,7 @@ func TestCheckRefusesOtherArchitectures(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			data := elfFile(goarchTargets[c.file], elf.ELFOSABI_NONE, elf.ET_EXEC)
-			err := check("bin/cc", bytes.NewReader(data), "linux", c.host)
+			err := checkTarget("bin/cc", bytes.NewReader(data), "linux", c.host)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
 			var e *Error
@@ -137,7 +137,7 @@ func TestCheckRefusesOtherArchitectures(t *testing.T) {
 
 func TestCheckNamesUnknownMachines(t *testing.T) {
 	sparc := target{elf.EM_SPARCV9, elf.ELFCLASS64, elf.ELFDATA2MSB}
-	err := check("cc", bytes.NewReader(elfFile(sparc, elf.ELFOSABI_NONE, elf.ET_EXEC)), "linux", "amd64")
+	err := checkTarget("cc", bytes.NewReader(elfFile(sparc, elf.ELFOSABI_NONE, elf.ET_EXEC)), "linux", "amd64")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is an ELF executable for EM_SPARCV9 (64-bit big-endian), expected amd64")
 }
@@ -155,14 +155,14 @@ func TestCheckRefusesOtherOperatingSystems(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			err := check("cc", bytes.NewReader(c.data), "linux", "amd64")
+			err := checkTarget("cc", bytes.NewReader(c.data), "linux", "amd64")
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
 		})
 	}
 	// A Linux file with ordinary note sections is not mistaken for a BSD one.
 	linux := elfFile(amd64, elf.ELFOSABI_NONE, elf.ET_EXEC, ".note.go.buildid", ".note.gnu.build-id")
-	assert.NoError(t, check("cc", bytes.NewReader(linux), "linux", "amd64"))
+	assert.NoError(t, checkTarget("cc", bytes.NewReader(linux), "linux", "amd64"))
 }
 
 func TestCheckRefusesWhatIsNotAnExecutable(t *testing.T) {
@@ -184,7 +184,7 @@ func TestCheckRefusesWhatIsNotAnExecutable(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			err := check("cc", bytes.NewReader(c.data), "linux", "amd64")
+			err := checkTarget("cc", bytes.NewReader(c.data), "linux", "amd64")
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
 		})

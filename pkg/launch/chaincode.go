@@ -26,25 +26,8 @@ const ChaincodeFile = "chaincode.json"
 const MaxChaincodeFileSize = 1 << 20
 
 // Error is a problem with one field of chaincode.json (or the file as a
-// whole, or the executable). Messages never contain key material.
-type Error struct {
-	File    string // file name as the operator knows it, e.g. "chaincode.json"
-	Field   string // JSON field; empty for the file as a whole
-	Problem string // what was expected and what was found
-	Hint    string // how to fix it, when there is something useful to say
-}
-
-func (e *Error) Error() string {
-	s := e.File
-	if e.Field != "" {
-		s += ": " + e.Field
-	}
-	s += ": " + e.Problem
-	if e.Hint != "" {
-		s += "; hint: " + e.Hint
-	}
-	return s
-}
+// whole, or the executable).
+type Error = check.Error
 
 // Chaincode is what the peer tells run about one launch.
 type Chaincode struct {
