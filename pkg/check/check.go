@@ -13,7 +13,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -51,13 +50,35 @@ func Address(addr string) *Finding {
 	if host == "" {
 		return finding(hint, "expected a host before the port, found %s", Quote(addr))
 	}
-	if strings.ContainsAny(host, "/ ?#@") || strings.IndexFunc(host, unicode.IsControl) >= 0 {
-		return finding(hint, "expected a host name or IP address, found %s", Quote(host))
+	if f := Host(host); f != nil {
+		f.Hint = hint
+		return f
 	}
 	// Digits only: Atoi alone takes "+80", which the dialer does not.
 	n, err := strconv.Atoi(port)
 	if err != nil || strings.Trim(port, "0123456789") != "" || n < 1 || n > 65535 {
 		return finding(hint, "expected a port from 1 to 65535, found %s", Quote(port))
+	}
+	return nil
+}
+
+// Host checks a DNS name or an IP address, as a TLS client verifies it
+// against a certificate: ASCII letters, digits, '-' and '_' in dot-separated
+// labels of 1 to 63 characters, 253 at most in all.
+func Host(h string) *Finding {
+	if ip, zone, _ := strings.Cut(h, "%"); net.ParseIP(ip) != nil && (zone == "" || strings.Contains(ip, ":")) {
+		return nil // an IPv6 address may carry its zone, as in fe80::1%eth0
+	}
+	name := strings.TrimSuffix(h, ".")
+	ok := len(name) > 0 && len(name) <= 253
+	for _, label := range strings.Split(name, ".") {
+		ok = ok && len(label) > 0 && len(label) <= 63
+		for _, c := range []byte(label) {
+			ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_')
+		}
+	}
+	if !ok {
+		return finding("", "expected a host name or IP address, found %s", Quote(h))
 	}
 	return nil
 }

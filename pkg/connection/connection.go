@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -131,9 +132,14 @@ func (i *Info) Marshal() []byte {
 	return buf.Bytes()
 }
 
-// readLimited reads a regular file of at most MaxSize bytes.
+// readLimited reads a regular file of at most MaxSize bytes. A link is
+// refused, not followed: it could lead out of the folder the peer gave us.
+// Non-blocking, so a named pipe is refused instead of hanging the install.
 func readLimited(path string, r *report, field string) ([]byte, error) {
-	f, err := os.Open(path)
+	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, r.fail(field, "", "expected a regular file, found %s", fsmsg.Kind(st.Mode()))
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, r.fail(field, "", "file not found")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -237,7 +238,16 @@ func (d *decoder) readReference(name, rel string) ([]byte, error) {
 		return nil, d.fail(name, "name a file inside the package, e.g. \"tls/ca.pem\"",
 			"expected a path relative to the package source folder, found %s", check.Quote(rel))
 	}
-	f, err := os.OpenInRoot(d.opts.SourceDir, rel)
+	root, err := os.OpenRoot(d.opts.SourceDir)
+	if err != nil {
+		return nil, d.fail(name, "", "cannot open the package folder: %v", fsmsg.Reason(err))
+	}
+	defer root.Close()
+	// Stat before opening: opening a named pipe would hang the install.
+	if st, err := root.Stat(rel); err == nil && !st.Mode().IsRegular() {
+		return nil, d.fail(name, "", "%s: expected a regular file, found %s", check.Quote(rel), fsmsg.Kind(st.Mode()))
+	}
+	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, d.fail(name, "", "file %s not found in the package", check.Quote(rel))

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -153,4 +154,37 @@ func TestLoad(t *testing.T) {
 		_, _, err := Load(bad, Options{})
 		fieldError(t, err, "address", "expected host:port")
 	})
+}
+
+// TestSpecialFilesAreRefusedNotOpened: a named pipe would hang the install
+// if opened, and a link could lead out of the folder the peer gave us.
+func TestSpecialFilesAreRefusedNotOpened(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "connection.json"), 0o600))
+	_, _, err := Load(filepath.Join(dir, "connection.json"), Options{})
+	require.Error(t, err)
+	assert.Equal(t, "connection.json: expected a regular file, found a named pipe", err.Error())
+
+	outside := filepath.Join(t.TempDir(), "elsewhere.json")
+	require.NoError(t, os.WriteFile(outside, []byte(`{"address":"cc:1"}`), 0o600))
+	link := filepath.Join(t.TempDir(), "connection.json")
+	require.NoError(t, os.Symlink(outside, link))
+	_, _, err = Load(link, Options{})
+	require.Error(t, err)
+	assert.Equal(t, "connection.json: expected a regular file, found a symbolic link", err.Error())
+
+	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "ca.pem"), 0o600))
+	_, _, err = Parse([]byte(`{"address":"cc:1","tls_required":true,"root_cert_file":"ca.pem"}`), Options{SourceDir: dir})
+	require.Error(t, err)
+	assert.Equal(t, `connection.json: root_cert_file: "ca.pem": expected a regular file, found a named pipe`, err.Error())
+}
+
+func TestDomainAndConfigAreChecked(t *testing.T) {
+	_, _, err := Parse([]byte(`{"address":"cc:1","domain":"cc.example.com:443"}`), Options{})
+	require.Error(t, err)
+	assert.Equal(t, `connection.json: domain: expected a host name or IP address, found "cc.example.com:443"; hint: give the name in the chaincode server's TLS certificate, without port or scheme`, err.Error())
+
+	_, _, err = Parse([]byte(`{"address":"{{.peer}}-cc:9999"}`), Options{Config: "{\"peer\":\"p\xff\"}"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG: expected UTF-8 JSON, found invalid UTF-8 at byte 10")
 }

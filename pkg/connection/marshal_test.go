@@ -152,7 +152,7 @@ func TestMarshalPeerView(t *testing.T) {
 		"escaped newlines":         with(mtlsDoc(), "root_cert", bytesReplace(f.ca.CertPEM)),
 		"TLS off with leftovers":   with(mtlsDoc(), "tls_required", false),
 		"RSA pair":                 with(mtlsDoc(), "client_cert", f.rsaCertPEM, "client_key", f.rsaPKCS1PEM),
-		"unusual characters kept":  obj("address", "mycc:9999", "domain", "é<&>\u2028"),
+		"unusual characters kept":  obj("address", "mycc:9999", "root_cert", "é<&>\u2028"),
 		"long dial_timeout":        with(plainDoc(), "dial_timeout", "2562047h"),
 		"nanosecond dial_timeout":  with(plainDoc(), "dial_timeout", "1ns"),
 		"fractional dial_timeout":  with(plainDoc(), "dial_timeout", "1.5s"),

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/template"
 	"text/template/parse"
+	"unicode/utf8"
 
 	"github.com/extbuilder/extbuilder/pkg/check"
 )
@@ -18,6 +19,9 @@ import (
 func parseConfig(config string, r *report) (map[string]any, error) {
 	if strings.TrimSpace(config) == "" {
 		return nil, nil
+	}
+	if !utf8.ValidString(config) {
+		return nil, &Error{File: ConfigVariable, Problem: fmt.Sprintf("expected UTF-8 JSON, found invalid UTF-8 at byte %d", invalidUTF8At([]byte(config))), Hint: configHint}
 	}
 	var m map[string]any
 	if err := json.Unmarshal([]byte(config), &m); err != nil {

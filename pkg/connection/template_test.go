@@ -49,8 +49,8 @@ func TestTemplateExpansion(t *testing.T) {
 		{"trim markers", obj("address", "mycc {{- /* x */ -}} :9999"), func(t *testing.T, info *Info) {
 			assert.Equal(t, "mycc:9999", info.Address)
 		}},
-		{"text without actions is untouched", obj("address", "mycc:9999", "domain", "a{b}c"), func(t *testing.T, info *Info) {
-			assert.Equal(t, "a{b}c", info.Domain)
+		{"text without actions is untouched", obj("address", "mycc:9999", "root_cert", "a{b}c"), func(t *testing.T, info *Info) {
+			assert.Equal(t, "a{b}c", info.RootCert) // kept as written: TLS is off, the peer ignores it
 		}},
 	}
 	for _, c := range cases {
@@ -204,10 +204,10 @@ func TestCheckTemplates(t *testing.T) {
 
 // LiteralValues (release): values are taken as written, never expanded again.
 func TestLiteralValues(t *testing.T) {
-	doc := obj("address", "mycc:9999", "domain", "{{.peername}}")
+	doc := obj("address", "mycc:9999", "root_cert", "{{.peername}}")
 	info, _, err := parseDoc(t, encode(t, doc), Options{Templates: LiteralValues, Config: peerConfig})
 	require.NoError(t, err)
-	assert.Equal(t, "{{.peername}}", info.Domain)
+	assert.Equal(t, "{{.peername}}", info.RootCert)
 
 	_, _, err = parseDoc(t, encode(t, doc), Options{Templates: LiteralValues, Config: "{broken"})
 	require.NoError(t, err, "the variable is not read at release")
@@ -215,7 +215,7 @@ func TestLiteralValues(t *testing.T) {
 	// The same document at build time expands.
 	info, _, err = parseDoc(t, encode(t, doc), Options{Config: peerConfig})
 	require.NoError(t, err)
-	assert.Equal(t, "peer0org1", info.Domain)
+	assert.Equal(t, "peer0org1", info.RootCert)
 }
 
 func TestTemplatesThatCouldStallAreRefused(t *testing.T) {

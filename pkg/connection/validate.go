@@ -31,6 +31,12 @@ func (i *Info) validate(r *report, now time.Time, templated map[string]bool) err
 			r.warn(fieldClientAuthRequired, "", "ignored by the peer because tls_required is false")
 		}
 	}
+	if i.Domain != "" && !templated[fieldDomain] {
+		if f := check.Host(i.Domain); f != nil {
+			f.Hint = "give the name in the chaincode server's TLS certificate, without port or scheme"
+			return r.finding(fieldDomain, f)
+		}
+	}
 	if i.Domain != "" && (tlsOff || authOff) {
 		r.warn(fieldDomain, "", "ignored by the peer, which applies domain only with tls_required and client_auth_required true")
 	}
