@@ -71,21 +71,27 @@ func Read(dir string) (Metadata, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return Metadata{}, &Error{Problem: "file not found in the metadata folder"}
 		}
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return Metadata{}, &Error{Problem: "cannot open: " + err.Error()}
+		return Metadata{}, &Error{Problem: "cannot open: " + withoutPath(err)}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
 	if err != nil {
-		return Metadata{}, &Error{Problem: "cannot read: " + err.Error()}
+		return Metadata{}, &Error{Problem: "cannot read: " + withoutPath(err)}
 	}
 	if len(data) > maxSize {
 		return Metadata{}, &Error{Problem: fmt.Sprintf("expected at most %d bytes, found more", maxSize)}
 	}
 	return Parse(data)
+}
+
+// withoutPath is err's text without the path a PathError repeats: the
+// message already names metadata.json.
+func withoutPath(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // Parse decodes metadata.json. Only type is required here: the peer has
@@ -147,7 +153,7 @@ func CheckLabel(label string) error {
 	for i, c := range []byte(label) {
 		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 		if !alnum && (i == 0 || !strings.ContainsRune("_.+-", rune(c))) {
-			return &Error{Field: "label", Problem: fmt.Sprintf("expected ASCII letters, digits and _.+- starting with a letter or digit, found %q", label)}
+			return &Error{Field: "label", Problem: "expected ASCII letters, digits and _.+- starting with a letter or digit, found " + Quote(label)}
 		}
 	}
 	if label == "" {
@@ -163,8 +169,31 @@ func Claim(dir string) (Metadata, error) {
 	if err != nil {
 		return m, err
 	}
+	return m, claim(m)
+}
+
+// claim is Claim's decision on a parsed metadata.json.
+func claim(m Metadata) error {
 	if m.Mode() == Unhandled {
-		return m, &Error{Field: "type", Problem: fmt.Sprintf("%q is not handled by extbuilder (handled: %s)", m.Type, HandledTypes)}
+		return &Error{Field: "type", Problem: fmt.Sprintf("%s is not handled by extbuilder (handled: %s)", Quote(m.Type), HandledTypes)}
 	}
-	return m, nil
+	return nil
+}
+
+// quoteLimit bounds how much of a value a message quotes: the peer logs
+// each stderr line and stops reading at 64 KiB, and a package may carry a
+// type or label of any length.
+const quoteLimit = 64
+
+// Quote quotes s for a message, shortened to its first quoteLimit bytes
+// (on a character boundary) when longer.
+func Quote(s string) string {
+	if len(s) <= quoteLimit {
+		return fmt.Sprintf("%q", s)
+	}
+	cut := quoteLimit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q... (%d bytes)", s[:cut], len(s))
 }

@@ -3,6 +3,7 @@ package metadata
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -77,4 +78,27 @@ func TestCheckLabel(t *testing.T) {
 	for _, bad := range []string{"", "_mycc", "-x", "my cc", "mycc:1", "my/cc", "é", "mycc\n"} {
 		assert.Error(t, CheckLabel(bad), bad)
 	}
+}
+
+// A type or label of any length must still give a short line: the peer
+// stops reading stderr at a 64 KiB line, and %q can triple a value's size.
+func TestLongValuesAreShortenedInMessages(t *testing.T) {
+	long := strings.Repeat(`\u00ad`, 10000) // a soft hyphen prints as \u00ad: 6 bytes for 2
+	m, err := Parse([]byte(`{"type":"` + long + `","label":"` + long + `"}`))
+	require.NoError(t, err)
+	for _, err := range []error{claim(m), CheckLabel(m.Label)} {
+		require.Error(t, err)
+		assert.LessOrEqual(t, len(err.Error()), maxMessage, err.Error()[:100])
+		assert.Contains(t, err.Error(), "... (20000 bytes)")
+	}
+	assert.Equal(t, `"héllo"`, Quote("héllo"))
+	assert.Equal(t, `"`+strings.Repeat("a", 63)+`"... (100 bytes)`, Quote(strings.Repeat("a", 63)+strings.Repeat("é", 18)+"a"))
+}
+
+// A metadata.json that cannot be read is named once, without the path.
+func TestReadErrorsNameTheFileOnce(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, File), 0o700))
+	_, err := Read(dir)
+	assert.EqualError(t, err, "metadata.json: cannot read: is a directory")
 }
