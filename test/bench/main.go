@@ -1,0 +1,356 @@
+//go:build linux
+
+// Command bench (`make bench`) measures what extbuilder costs a peer: each
+// program run as a whole process, the way the peer runs it during install
+// (pruned environment, fresh output folders, stderr read line by line),
+// against a static no-op Go binary run the same way; binary sizes; peak
+// RSS; and the copy speed of a 100 MiB executable against cp(1).
+//
+// Figures are printed next to their budgets as MET or MISSED. Nothing is
+// enforced: timings on a shared machine are too noisy to fail a build on.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// Budgets (issue 5).
+const (
+	detectBudget       = 1.15            // detect, times the no-op
+	buildReleaseBudget = 1.5             // build and release on the mutual-TLS package, times the no-op
+	sizeBudget         = 8 << 20         // the four binaries together, bytes
+	rssBudget          = 15 << 20        // peak RSS of each binary, bytes
+	copyBudget         = 0.8             // 100 MiB executable: build's throughput over cp's
+	bigExecutable      = 100 << 20       // bytes
+	indexCount         = 2000            // index files in the CouchDB package
+	mtlsWorkload       = "service-mtls"  // the package the build/release budgets apply to
+	bigWorkload        = "binary-100MiB" // the package the copy budget applies to
+	indexWorkload      = "indexes-2000"
+)
+
+func main() {
+	runs := flag.Int("runs", 61, "timed runs per figure, after the warm-up")
+	warmup := flag.Int("warmup", 5, "warm-up runs per figure, not counted")
+	heavyRuns := flag.Int("heavy-runs", 7, "timed runs for figures bound by the file system (100 MiB copy, 2,000 index files)")
+	binDir := flag.String("bin", "", "measure the programs in this folder (named bin) instead of building them")
+	flag.StringVar(&ldflags, "ldflags", ldflags, "go build -ldflags for the programs and the no-op (make bench passes make build's)")
+	flag.Parse()
+	if err := bench(*runs, *warmup, *heavyRuns, *binDir); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func bench(runs, warmup, heavyRuns int, binDir string) error {
+	begin := time.Now()
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	scratch, err := os.MkdirTemp("", "extbuilder-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+
+	fmt.Printf("extbuilder bench: %s %s/%s, %d CPUs; programs and no-op built with CGO_ENABLED=0 -trimpath -ldflags '%s'\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), ldflags)
+	fmt.Printf("each figure: median of %d runs after %d warm-up runs (%d for the 100 MiB and 2,000-file figures), alternating with the no-op\n\n", runs, warmup, heavyRuns)
+
+	builderDir := filepath.Join(scratch, "extbuilder")
+	noop := filepath.Join(scratch, "noop")
+	failed, err := buildBinaries(root, filepath.Join(builderDir, "bin"), noop)
+	if err != nil {
+		return err
+	}
+	if binDir != "" {
+		if filepath.Base(filepath.Clean(binDir)) != "bin" {
+			return fmt.Errorf("-bin %s: the folder must be named bin (the peer runs <builder>/bin/<program>)", binDir)
+		}
+		builderDir, failed = filepath.Dir(filepath.Clean(binDir)), map[string]error{}
+		fmt.Printf("measuring the programs in %s\n", binDir)
+	}
+	for p, err := range failed {
+		fmt.Printf("NOTE: %s did not build, its figures are missing: %v\n", p, err)
+	}
+	if failed["detect"] != nil || failed["build"] != nil || failed["release"] != nil {
+		return fmt.Errorf("detect, build and release must build to measure anything")
+	}
+	bin := func(p string) string { return filepath.Join(builderDir, "bin", p) }
+
+	in, err := newInstaller(builderDir, scratch)
+	if err != nil {
+		return err
+	}
+	var loads []*workload
+	for _, spec := range []struct {
+		name, what string
+		make       func() (*workload, error)
+	}{
+		{mtlsWorkload, "testdata/packages/domain-kept: mutual TLS, inline PEM", func() (*workload, error) {
+			p, err := samplePackage(root, "domain-kept")
+			if err != nil {
+				return nil, err
+			}
+			return in.install(mtlsWorkload, p)
+		}},
+		{"service-templated", "testdata/packages/templated-address: address from " + configVariable, func() (*workload, error) {
+			p, err := samplePackage(root, "templated-address")
+			if err != nil {
+				return nil, err
+			}
+			return in.install("service-templated", p)
+		}},
+		{bigWorkload, "binary package, bin/chaincode a 100 MiB ELF executable", func() (*workload, error) {
+			p, err := binaryPackage(noop, bigExecutable, "binary-100mib")
+			if err != nil {
+				return nil, err
+			}
+			return in.install(bigWorkload, p)
+		}},
+		{indexWorkload, fmt.Sprintf("service package with %d CouchDB index files", indexCount), func() (*workload, error) {
+			p, err := indexesPackage(indexCount)
+			if err != nil {
+				return nil, err
+			}
+			return in.install(indexWorkload, p)
+		}},
+	} {
+		w, err := spec.make()
+		if err != nil {
+			return err
+		}
+		w.what = spec.what
+		loads = append(loads, w)
+	}
+	fmt.Println("packages (installed once by test/peersim, then run again on fresh output folders for every timed run):")
+	for _, w := range loads {
+		fmt.Printf("  %-18s %s\n", w.name, w.what)
+	}
+	fmt.Println()
+
+	rss, rssAt := map[string]int64{}, map[string]string{}
+	var rows []row
+	for _, w := range loads {
+		r := w.res
+		bld, rel := filepath.Join(r.ScratchDir, "bld-timed"), filepath.Join(r.ScratchDir, "release-timed")
+		for _, c := range []struct {
+			program string
+			args    []string
+			fresh   []string
+		}{
+			{"detect", []string{r.SourceDir, r.MetadataDir}, nil},
+			{"build", []string{r.SourceDir, r.MetadataDir, bld}, []string{bld}},
+			{"release", []string{r.BldDir, rel}, []string{rel}},
+		} {
+			n, wu := runs, warmup
+			if w.name == bigWorkload && c.program == "build" || w.name == indexWorkload && c.program != "detect" {
+				n, wu = heavyRuns, 1 // bound by the file system: slow and steady
+			}
+			prog := invocation{path: bin(c.program), args: c.args, env: w.env, fresh: c.fresh}
+			base := invocation{path: noop, args: c.args, env: w.env, fresh: c.fresh}
+			sp, sn, err := compare(prog, base, wu, n)
+			if err != nil {
+				return err
+			}
+			hwm, err := peakRSS(prog)
+			if err != nil {
+				return err
+			}
+			if hwm > rss[c.program] {
+				rss[c.program], rssAt[c.program] = hwm, w.name
+			}
+			if hwm, err = peakRSS(base); err == nil {
+				rss["no-op"] = max(rss["no-op"], hwm)
+			}
+			rows = append(rows, row{w.name, c.program, sp, sn, budgetFor(w.name, c.program)})
+		}
+	}
+
+	// run: started on a small binary package whose chaincode is the no-op,
+	// with TLS material in chaincode.json; it writes the key files, starts
+	// the chaincode, waits for it and exits with its status.
+	if failed["run"] == nil {
+		p, err := binaryPackage(noop, 0, "binary-noop")
+		if err != nil {
+			return err
+		}
+		w, err := in.install("binary-noop", p)
+		if err != nil {
+			return err
+		}
+		cc, err := chaincodeJSON(p.ID)
+		if err != nil {
+			return err
+		}
+		md := filepath.Join(w.res.ScratchDir, "run-metadata")
+		setup := func() error { return os.WriteFile(filepath.Join(md, "chaincode.json"), cc, 0o600) }
+		args := []string{w.res.CachedBld, md}
+		runInv := invocation{path: bin("run"), args: args, env: w.env, fresh: []string{md}, setup: setup}
+		sp, sn, err := compare(runInv,
+			invocation{path: noop, args: args, env: w.env, fresh: []string{md}, setup: setup}, warmup, runs)
+		if err == nil {
+			rss["run"], err = peakRSS(runInv)
+			rssAt["run"] = "binary-noop"
+		}
+		if err != nil {
+			fmt.Printf("NOTE: run failed, its figures are missing: %v\n\n", err)
+		} else {
+			rows = append(rows, row{"binary-noop", "run", sp, sn, 0})
+		}
+	}
+	printTimes(rows)
+
+	// cp(1) copying the same executable into a fresh folder, alternating
+	// with build, which also unpacks nothing: it checks and copies.
+	var big *workload
+	for _, w := range loads {
+		if w.name == bigWorkload {
+			big = w
+		}
+	}
+	cpDst := filepath.Join(big.res.ScratchDir, "cp-timed")
+	cpInv := invocation{path: "/bin/cp", args: []string{filepath.Join(big.res.SourceDir, "bin", "chaincode"), filepath.Join(cpDst, "chaincode")}, env: big.env, fresh: []string{cpDst}}
+	if _, err := os.Stat(cpInv.path); err != nil {
+		cpInv.path = "cp"
+	}
+	bld := filepath.Join(big.res.ScratchDir, "bld-timed")
+	buildInv := invocation{path: bin("build"), args: []string{big.res.SourceDir, big.res.MetadataDir, bld}, env: big.env, fresh: []string{bld}}
+	sb, scp, err := compare(buildInv, cpInv, 2, heavyRuns)
+	if err != nil {
+		return err
+	}
+	printCopy(sb, scp)
+
+	// The index package's cost is the file system's: compare with cp -r of
+	// the same index tree into a fresh folder.
+	for _, w := range loads {
+		if w.name != indexWorkload {
+			continue
+		}
+		dst := filepath.Join(w.res.ScratchDir, "cp-timed")
+		bld := filepath.Join(w.res.ScratchDir, "bld-timed")
+		sb, scp, err := compare(
+			invocation{path: bin("build"), args: []string{w.res.SourceDir, w.res.MetadataDir, bld}, env: w.env, fresh: []string{bld}},
+			invocation{path: cpInv.path, args: []string{"-r", filepath.Join(w.res.SourceDir, "META-INF"), dst}, env: w.env, fresh: []string{dst}},
+			1, heavyRuns)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("Build of %d index files against cp -r of the same META-INF tree (file creation dominates):\n", indexCount)
+		fmt.Printf("  build  median %8s\n  cp -r  median %8s\n  ratio %.2fx (no budget)\n\n", ms(sb.median()), ms(scp.median()), float64(sb.median())/float64(scp.median()))
+	}
+
+	printSizes(bin, noop)
+	printRSS(rss, rssAt)
+	fmt.Printf("\nbench took %s\n", time.Since(begin).Round(time.Second))
+	return nil
+}
+
+type row struct {
+	workload, program string
+	prog, noop        series
+	limit             float64 // budget as a ratio to the no-op; 0 = none
+}
+
+func budgetFor(workload, program string) float64 {
+	switch {
+	case program == "detect":
+		return detectBudget
+	case workload == mtlsWorkload && (program == "build" || program == "release"):
+		return buildReleaseBudget
+	}
+	return 0
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "MET"
+	}
+	return "MISSED"
+}
+
+func printTimes(rows []row) {
+	fmt.Println("Whole-process wall time (start to reaped), median and 90th percentile, against the static no-op run with the same arguments:")
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "package\tprogram\tmedian\tp90\tno-op\tratio\tbudget")
+	for _, r := range rows {
+		ratio := float64(r.prog.median()) / float64(r.noop.median())
+		budget := "-"
+		if r.limit > 0 {
+			budget = fmt.Sprintf("<=%.2fx %s", r.limit, verdict(ratio <= r.limit))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2fx\t%s\n", r.workload, r.program,
+			ms(r.prog.median()), ms(r.prog.quantile(0.9)), ms(r.noop.median()), ratio, budget)
+	}
+	tw.Flush()
+	fmt.Println("(run: launches the no-op as the chaincode from a TLS chaincode.json and waits for it; no budget)")
+	fmt.Println()
+}
+
+func printCopy(build, cp series) {
+	mib := float64(bigExecutable) / (1 << 20)
+	tb := mib / build.median().Seconds()
+	tc := mib / cp.median().Seconds()
+	fmt.Println("Copying the 100 MiB executable (whole process, fresh output folder, file in the page cache):")
+	fmt.Printf("  build  median %8s  %7.0f MiB/s\n", ms(build.median()), tb)
+	fmt.Printf("  cp     median %8s  %7.0f MiB/s\n", ms(cp.median()), tc)
+	fmt.Printf("  build/cp throughput %.2fx   budget >=%.1fx  %s\n\n", tb/tc, copyBudget, verdict(tb/tc >= copyBudget))
+}
+
+// printSizes counts each file once: a multi-call layout (bin/build, bin/release
+// and bin/run as symbolic links to one binary) weighs what the one binary weighs.
+func printSizes(bin func(string) string, noop string) {
+	fmt.Println("Binary sizes:")
+	var total int64
+	seen := map[[2]uint64]string{}
+	for _, p := range programs {
+		st, err := os.Stat(bin(p))
+		if err != nil {
+			fmt.Printf("  %-8s missing\n", p)
+			continue
+		}
+		id := [2]uint64{}
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			id = [2]uint64{uint64(sys.Dev), sys.Ino}
+		}
+		if first, dup := seen[id]; dup {
+			fmt.Printf("  %-8s (the same file as %s)\n", p, first)
+			continue
+		}
+		seen[id] = p
+		total += st.Size()
+		fmt.Printf("  %-8s %6.2f MiB  (%d bytes)\n", p, mb(st.Size()), st.Size())
+	}
+	if st, err := os.Stat(noop); err == nil {
+		fmt.Printf("  %-8s %6.2f MiB  (the static no-op, for scale)\n", "no-op", mb(st.Size()))
+	}
+	fmt.Printf("  total    %6.2f MiB  budget <=%d MiB  %s\n\n", mb(total), sizeBudget>>20, verdict(total <= sizeBudget))
+}
+
+func printRSS(rss map[string]int64, at map[string]string) {
+	fmt.Println("Peak RSS (largest over the packages above; VmHWM read at the exit of a ptraced run):")
+	for _, p := range append(programs, "no-op") {
+		v, ok := rss[p]
+		if !ok {
+			fmt.Printf("  %-8s not measured\n", p)
+			continue
+		}
+		if p == "no-op" {
+			fmt.Printf("  %-8s %6.2f MiB  (for scale)\n", p, mb(v))
+			continue
+		}
+		fmt.Printf("  %-8s %6.2f MiB  budget <=%d MiB  %-6s  (on %s)\n", p, mb(v), rssBudget>>20, verdict(v <= rssBudget), at[p])
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+func mb(n int64) float64 { return float64(n) / (1 << 20) }
