@@ -333,8 +333,8 @@ func (l *linter) checkExecutable(rel string) {
 	if rel == "" {
 		rel = DefaultExecutable
 	}
-	if !filepath.IsLocal(rel) {
-		l.errorf("%s: path: expected a path inside the package, found %q; hint: name the executable relative to the top of code.tar.gz, e.g. \"chaincode\"", MetadataFile, rel)
+	if err := executable.CheckPath(rel); err != nil {
+		l.errorf("%v", err)
 		return
 	}
 	name := path.Clean(filepath.ToSlash(rel))

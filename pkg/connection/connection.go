@@ -172,7 +172,7 @@ func readOpened(f *os.File, r *report, field string) ([]byte, error) {
 // anything but one object with unique keys.
 func decodeObject(data []byte, r *report) ([]field, error) {
 	if !utf8.Valid(data) {
-		return nil, r.fail("", "", "expected UTF-8 JSON, found invalid UTF-8 at byte %d", invalidUTF8At(data))
+		return nil, r.fail("", "", "expected UTF-8 JSON, found invalid UTF-8 at byte %d", check.InvalidUTF8At(data))
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, r.fail("", "", "expected a JSON object, found an empty file")
@@ -264,17 +264,6 @@ func position(data []byte, offset int64) string {
 		}
 	}
 	return fmt.Sprintf("line %d, column %d", line, col)
-}
-
-func invalidUTF8At(data []byte) int {
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return len(data)
 }
 
 func jsonKind(tok json.Token) string {

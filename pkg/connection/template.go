@@ -20,7 +20,7 @@ func parseConfig(config string, r *report) (map[string]any, error) {
 		return nil, nil
 	}
 	if !utf8.ValidString(config) {
-		return nil, &Error{File: ConfigVariable, Problem: fmt.Sprintf("expected UTF-8 JSON, found invalid UTF-8 at byte %d", invalidUTF8At([]byte(config))), Hint: configHint}
+		return nil, &Error{File: ConfigVariable, Problem: fmt.Sprintf("expected UTF-8 JSON, found invalid UTF-8 at byte %d", check.InvalidUTF8At([]byte(config))), Hint: configHint}
 	}
 	var m map[string]any
 	if err := json.Unmarshal([]byte(config), &m); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/otiai10/copy"
 	"github.com/tidwall/gjson"
 
+	"github.com/extbuilder/extbuilder/pkg/check"
 	"github.com/extbuilder/extbuilder/pkg/fsmsg"
 )
 
@@ -137,6 +138,9 @@ func readIndex(p, rel string) ([]byte, error) {
 		return nil, &Error{File: rel, Problem: "cannot read: " + fsmsg.Reason(err).Error()}
 	case len(data) > maxIndexSize:
 		return nil, &Error{File: rel, Problem: fmt.Sprintf("expected an index definition of at most %d bytes, found more", maxIndexSize)}
+	case check.InvalidUTF8At(data) >= 0:
+		// gjson takes any bytes inside strings; CouchDB refuses the index.
+		return nil, &Error{File: rel, Problem: fmt.Sprintf("expected UTF-8 JSON, found invalid UTF-8 at byte %d", check.InvalidUTF8At(data))}
 	case !gjson.ValidBytes(data):
 		return nil, &Error{File: rel, Problem: "expected a JSON index definition, found malformed JSON"}
 	}
@@ -144,7 +148,57 @@ func readIndex(p, rel string) ([]byte, error) {
 	if !doc.IsObject() || !doc.Get("index").IsObject() || !doc.Get("index.fields").IsArray() {
 		return nil, &Error{File: rel, Problem: `expected a JSON object with "index": {"fields": [...]}, found another shape`}
 	}
+	if problem := checkFields(doc.Get("index.fields")); problem != "" {
+		return nil, &Error{File: rel, Problem: problem}
+	}
 	return data, nil
+}
+
+// checkFields checks each entry of index.fields against CouchDB's sort
+// syntax: "field" or {"field": "asc"|"desc"}. Anything else CouchDB refuses
+// when the peer creates the index, long after the build said it was fine.
+func checkFields(fields gjson.Result) string {
+	const want = `expected a field name or {"<field>": "asc" or "desc"}`
+	problem := ""
+	i := 0
+	fields.ForEach(func(_, entry gjson.Result) bool {
+		switch {
+		case entry.Type == gjson.String:
+		case !entry.IsObject():
+			problem = fmt.Sprintf("index.fields[%d]: %s, found %s", i, want, jsonKind(entry))
+		default:
+			keys := 0
+			var order gjson.Result
+			entry.ForEach(func(_, v gjson.Result) bool { keys++; order = v; return true })
+			switch {
+			case keys != 1:
+				problem = fmt.Sprintf("index.fields[%d]: %s, found an object with %d keys", i, want, keys)
+			case order.Type != gjson.String:
+				problem = fmt.Sprintf("index.fields[%d]: %s, found %s as the sort order", i, want, jsonKind(order))
+			case order.Str != "asc" && order.Str != "desc":
+				problem = fmt.Sprintf("index.fields[%d]: %s, found the sort order %s", i, want, check.Quote(order.Str))
+			}
+		}
+		i++
+		return problem == ""
+	})
+	return problem
+}
+
+func jsonKind(v gjson.Result) string {
+	switch {
+	case v.IsArray():
+		return "an array"
+	case v.IsObject():
+		return "an object"
+	case v.Type == gjson.String:
+		return "a string"
+	case v.Type == gjson.Number:
+		return "a number"
+	case v.Type == gjson.True || v.Type == gjson.False:
+		return "a boolean"
+	}
+	return "null"
 }
 
 // Write stores the collected indexes under dir (a staging folder).
@@ -161,22 +215,41 @@ func Write(indexes []Index, dir string) error {
 	return nil
 }
 
-// Release copies the indexes build left in buildDir to releaseDir, where the
-// peer reads them. A build without indexes releases none.
+// Release copies the indexes build left in buildDir to releaseDir (a
+// staging folder inside RELEASE_OUTPUT_DIR), where the peer reads them. A
+// build without indexes releases none. Errors name files relative to the
+// folders the peer gave, prefixed BUILD_OUTPUT_DIR or RELEASE_OUTPUT_DIR.
 func Release(buildDir, releaseDir string) error {
 	src := filepath.Join(buildDir, BuildDir)
 	if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	return copy.Copy(src, filepath.Join(releaseDir, ReleaseDir), copy.Options{
+	err := copy.Copy(src, filepath.Join(releaseDir, ReleaseDir), copy.Options{
 		Skip: func(info os.FileInfo, p, _ string) (bool, error) {
 			if !info.IsDir() && !info.Mode().IsRegular() {
-				return false, &Error{File: relative(buildDir, p), Problem: "expected a regular file or folder, found " + info.Mode().Type().String()}
+				return false, &Error{File: "BUILD_OUTPUT_DIR/" + relative(buildDir, p), Problem: "expected a regular file or folder, found " + fsmsg.Kind(info.Mode())}
 			}
 			return false, nil
 		},
 		OnSymlink: func(string) copy.SymlinkAction { return copy.Skip },
 	})
+	var own *Error
+	var pe *fs.PathError
+	switch {
+	case err == nil || errors.As(err, &own):
+		return err
+	case errors.As(err, &pe) && within(releaseDir, pe.Path):
+		return &Error{File: "RELEASE_OUTPUT_DIR", Problem: fmt.Sprintf("cannot write %s: %v", relative(releaseDir, pe.Path), pe.Err)}
+	case errors.As(err, &pe) && within(buildDir, pe.Path):
+		return &Error{File: "BUILD_OUTPUT_DIR/" + relative(buildDir, pe.Path), Problem: "cannot read: " + pe.Err.Error()}
+	}
+	return &Error{File: "RELEASE_OUTPUT_DIR", Problem: "cannot copy the indexes: " + fsmsg.Reason(err).Error()}
+}
+
+// within reports whether p is dir or below it.
+func within(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && filepath.IsLocal(rel)
 }
 
 func relative(base, p string) string {

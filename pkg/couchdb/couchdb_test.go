@@ -102,6 +102,24 @@ func TestCollectRefuses(t *testing.T) {
 			require.NoError(t, os.MkdirAll(filepath.Join(src, "META-INF/statedb/couchdb/indexes"), 0o700))
 			require.NoError(t, syscall.Mkfifo(filepath.Join(src, "META-INF/statedb/couchdb/indexes/p.json"), 0o600))
 		}, "META-INF/statedb/couchdb/indexes/p.json: expected a regular file or folder, found a special file"},
+		{"invalid UTF-8", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/indexes/bad.json", "{\"index\":{\"fields\":[\"own\xffer\"]}}")
+		}, "META-INF/statedb/couchdb/indexes/bad.json: expected UTF-8 JSON, found invalid UTF-8 at byte 24"},
+		{"nested field array", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/indexes/bad.json", `{"index":{"fields":["a",[["b"]]]}}`)
+		}, `META-INF/statedb/couchdb/indexes/bad.json: index.fields[1]: expected a field name or {"<field>": "asc" or "desc"}, found an array`},
+		{"field number", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/indexes/bad.json", `{"index":{"fields":[7]}}`)
+		}, `META-INF/statedb/couchdb/indexes/bad.json: index.fields[0]: expected a field name or {"<field>": "asc" or "desc"}, found a number`},
+		{"sort object with two keys", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/indexes/bad.json", `{"index":{"fields":[{"a":"asc","b":"asc"}]}}`)
+		}, `META-INF/statedb/couchdb/indexes/bad.json: index.fields[0]: expected a field name or {"<field>": "asc" or "desc"}, found an object with 2 keys`},
+		{"sort order not asc or desc", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/indexes/bad.json", `{"index":{"fields":["a",{"b":"up"}]}}`)
+		}, `META-INF/statedb/couchdb/indexes/bad.json: index.fields[1]: expected a field name or {"<field>": "asc" or "desc"}, found the sort order "up"`},
+		{"sort order not a string", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/indexes/bad.json", `{"index":{"fields":[{"b":{"c":"asc"}}]}}`)
+		}, `META-INF/statedb/couchdb/indexes/bad.json: index.fields[0]: expected a field name or {"<field>": "asc" or "desc"}, found an object as the sort order`},
 		{"too large", func(src string) {
 			write(t, src, "META-INF/statedb/couchdb/indexes/big.json", index+string(make([]byte, maxIndexSize)))
 		}, "META-INF/statedb/couchdb/indexes/big.json: expected an index definition of at most 1048576 bytes, found more"},
@@ -117,13 +135,35 @@ func TestCollectRefuses(t *testing.T) {
 	}
 }
 
+func TestCollectAcceptsSortSyntax(t *testing.T) {
+	src := t.TempDir()
+	def := `{"index":{"fields":["docType",{"owner":"asc"},{"size":"desc"},"a.b"],"partial_filter_selector":{"x":{"$gt":1}}},"type":"json"}`
+	write(t, src, "META-INF/statedb/couchdb/indexes/sorted.json", def)
+	ix, _, err := collect(t, src)
+	require.NoError(t, err)
+	require.Len(t, ix, 1)
+	assert.JSONEq(t, def, string(ix[0].Data))
+}
+
 func TestReleaseRefusesSymlink(t *testing.T) {
 	bld := t.TempDir()
 	write(t, bld, BuildDir+"/indexes/a.json", index)
 	require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(bld, BuildDir, "indexes/b.json")))
 	err := Release(bld, t.TempDir())
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "META-INF/statedb/couchdb/indexes/b.json: expected a regular file or folder")
+	assert.Equal(t, "BUILD_OUTPUT_DIR/META-INF/statedb/couchdb/indexes/b.json: expected a regular file or folder, found a symbolic link", err.Error())
+}
+
+func TestReleaseWriteErrorNamesReleaseFile(t *testing.T) {
+	bld := t.TempDir()
+	write(t, bld, BuildDir+"/indexes/a.json", index)
+	rel := t.TempDir()
+	// A file where the index folder belongs fails the write without root
+	// privileges or a full disk, and reports the path the same way.
+	write(t, rel, ReleaseDir+"/indexes", "in the way")
+	err := Release(bld, rel)
+	require.Error(t, err)
+	assert.Equal(t, "RELEASE_OUTPUT_DIR: cannot write statedb/couchdb/indexes: not a directory", err.Error())
 }
 
 func BenchmarkCollect2000(b *testing.B) {

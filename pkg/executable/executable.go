@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"unicode"
 
 	"github.com/extbuilder/extbuilder/pkg/check"
 	"github.com/extbuilder/extbuilder/pkg/fsmsg"
@@ -26,12 +28,11 @@ type Error = check.Error
 // "chaincode" when it is empty); it must stay inside sourceDir, symbolic links
 // included. The file must be a regular file this machine can run (see Check).
 // dest is written through a temporary file in its own folder and renamed, so
-// it is either complete or absent.
+// it is either complete or absent; dest's folder is BUILD_OUTPUT_DIR (or a
+// staging folder standing for it), which write errors name.
 func Install(sourceDir, relPath, dest string) error {
-	if !filepath.IsLocal(relPath) {
-		return &Error{File: "metadata.json", Field: "path",
-			Problem: fmt.Sprintf("expected a path inside the package, found %q", relPath),
-			Hint:    `name the executable relative to the root of code.tar.gz, e.g. "chaincode" or "bin/chaincode"`}
+	if err := CheckPath(relPath); err != nil {
+		return err
 	}
 	name := filepath.ToSlash(filepath.Clean(relPath))
 
@@ -51,6 +52,28 @@ func Install(sourceDir, relPath, dest string) error {
 		return err
 	}
 	return copyExecutable(src, name, dest)
+}
+
+// maxPath is Linux's PATH_MAX: no longer path can name a file.
+const maxPath = 4096
+
+// CheckPath checks metadata.json's "path" before it reaches the file
+// system, which would refuse a NUL or an overlong path with a message
+// that echoes the whole value.
+func CheckPath(relPath string) error {
+	problem := ""
+	switch {
+	case len(relPath) > maxPath:
+		problem = fmt.Sprintf("expected a path of at most %d bytes, found %s", maxPath, check.Quote(relPath))
+	case strings.IndexFunc(relPath, unicode.IsControl) >= 0:
+		problem = "expected a path without control characters, found " + check.Quote(relPath)
+	case !filepath.IsLocal(relPath):
+		problem = "expected a path inside the package, found " + check.Quote(relPath)
+	default:
+		return nil
+	}
+	return &Error{File: "metadata.json", Field: "path", Problem: problem,
+		Hint: `name the executable relative to the root of code.tar.gz, e.g. "chaincode" or "bin/chaincode"`}
 }
 
 // openRegular opens name inside root, refusing anything but a regular file.
@@ -95,9 +118,12 @@ func copyExecutable(src *os.File, name, dest string) error {
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
 		return &Error{File: name, Problem: "cannot be read: " + err.Error(), Err: err}
 	}
+	cannotWrite := func(err error) error {
+		return &Error{File: "BUILD_OUTPUT_DIR", Problem: "cannot write " + filepath.Base(dest) + ": " + fsmsg.Reason(err).Error(), Err: err}
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("installing %s: %w", name, err)
+		return cannotWrite(err)
 	}
 	committed := false
 	defer func() {
@@ -107,17 +133,21 @@ func copyExecutable(src *os.File, name, dest string) error {
 		}
 	}()
 	if _, err := io.Copy(tmp, src); err != nil {
-		return fmt.Errorf("installing %s: %w", name, err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path != tmp.Name() {
+			return &Error{File: name, Problem: "cannot be read: " + pe.Err.Error(), Err: err}
+		}
+		return cannotWrite(err)
 	}
 	// Chmod is not subject to the umask, so the mode is exactly 0755.
 	if err := tmp.Chmod(0o755); err != nil {
-		return fmt.Errorf("installing %s: %w", name, err)
+		return cannotWrite(err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("installing %s: %w", name, err)
+		return cannotWrite(err)
 	}
 	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return fmt.Errorf("installing %s: %w", name, err)
+		return cannotWrite(err)
 	}
 	committed = true
 	return nil

@@ -262,6 +262,12 @@ func TestInstallRefuses(t *testing.T) {
 			want: `metadata.json: path: expected a path inside the package, found "../chaincode"`},
 		{name: "empty path", rel: "",
 			want: `metadata.json: path: expected a path inside the package, found ""`},
+		{name: "NUL in path", rel: "chain\x00code",
+			want: `metadata.json: path: expected a path without control characters, found "chain\x00code"`},
+		{name: "newline in path", rel: "bin/\nserver",
+			want: `metadata.json: path: expected a path without control characters, found "bin/\nserver"`},
+		{name: "path longer than PATH_MAX", rel: strings.Repeat("a/", 30000),
+			want: `metadata.json: path: expected a path of at most 4096 bytes, found "a/a/a/`},
 		{name: "missing", rel: "bin/missing", is: fs.ErrNotExist,
 			want: `bin/missing: no such file in the package; hint: metadata.json "path" names the executable inside code.tar.gz`},
 		{name: "folder", rel: "bin",
@@ -297,12 +303,23 @@ func TestInstallRefuses(t *testing.T) {
 			assert.Contains(t, err.Error(), c.want)
 			assert.NotContains(t, err.Error(), src, "errors name files relative to the package")
 			assert.NotContains(t, err.Error(), "\n")
+			assert.NotContains(t, err.Error(), "\x00")
+			assert.Less(t, len(err.Error()), 400, "a long path is shortened, not echoed")
 			if c.is != nil {
 				assert.ErrorIs(t, err, c.is)
 			}
 			assertOnly(t, out) // nothing written, not even a temporary file
 		})
 	}
+}
+
+func TestInstallWriteErrorNamesTheOutputFile(t *testing.T) {
+	src := pkg(t, map[string][]byte{"chaincode": []byte("#!/bin/sh\n")})
+	out := filepath.Join(t.TempDir(), "gone") // the output folder vanished
+	err := Install(src, "chaincode", filepath.Join(out, "chaincode"))
+	require.Error(t, err)
+	assert.Equal(t, "BUILD_OUTPUT_DIR: cannot write chaincode: no such file or directory", err.Error())
+	assert.ErrorIs(t, err, fs.ErrNotExist)
 }
 
 func TestInstallRefusesAFIFOWithoutHanging(t *testing.T) {

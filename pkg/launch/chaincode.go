@@ -92,6 +92,11 @@ func ParseChaincode(data []byte) (*Chaincode, []string, error) {
 	fail := func(field, hint, format string, a ...any) error {
 		return &Error{File: ChaincodeFile, Field: field, Problem: fmt.Sprintf(format, a...), Hint: hint}
 	}
+	// encoding/json turns invalid UTF-8 into U+FFFD without a word; a
+	// chaincode_id read that way names a chaincode the peer never installed.
+	if at := check.InvalidUTF8At(data); at >= 0 {
+		return nil, nil, fail("", "", "expected UTF-8 JSON, found invalid UTF-8 at byte %d", at)
+	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		var syn *json.SyntaxError

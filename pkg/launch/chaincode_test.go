@@ -95,6 +95,8 @@ func TestParseChaincodeErrors(t *testing.T) {
 		{"truncated", []byte(`{"chaincode_id": "x"`), "chaincode.json: malformed JSON at byte 20: unexpected end of JSON input"},
 		{"null", []byte(`null`), "chaincode.json: expected a JSON object, found null"},
 		{"string", []byte(`"x"`), "chaincode.json: expected a JSON object, found a JSON string"},
+		{"invalid UTF-8", []byte("{\"chaincode_id\":\"corpus\xff:01\",\"peer_address\":\"peer0:7052\"}"),
+			"chaincode.json: expected UTF-8 JSON, found invalid UTF-8 at byte 23"},
 		{"missing id", del("chaincode_id"), "chaincode.json: chaincode_id: required, but missing"},
 		{"empty id", set("chaincode_id", ""), "chaincode.json: chaincode_id: required, but empty"},
 		{"id with newline", set("chaincode_id", "a\nb"), "chaincode.json: chaincode_id: expected a package ID (label:hash), found a value with a control character"},

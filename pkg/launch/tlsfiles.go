@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/extbuilder/extbuilder/pkg/fsmsg"
 )
 
 // Names of the files run writes into RUN_METADATA_DIR, which the peer
@@ -59,7 +61,7 @@ func WriteTLSFiles(dir string, c *Chaincode) (*TLSFiles, error) {
 	for _, file := range contents {
 		if err := writeSecret(file.path, file.data); err != nil {
 			f.Remove()
-			return nil, fmt.Errorf("writing %s into RUN_METADATA_DIR: %w", filepath.Base(file.path), err)
+			return nil, fmt.Errorf("RUN_METADATA_DIR: cannot write %s: %w", filepath.Base(file.path), fsmsg.Reason(err))
 		}
 	}
 	return f, nil

@@ -74,7 +74,7 @@ func TestWriteTLSFilesLeavesNothingOnError(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, ClientCertBase64File, "x"), 0o700))
 	_, err := WriteTLSFiles(dir, tlsChaincode())
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "writing client-cert.pem.base64 into RUN_METADATA_DIR")
+	assert.Equal(t, "RUN_METADATA_DIR: cannot write client-cert.pem.base64: directory not empty", err.Error())
 	left, _ := os.ReadDir(dir)
 	require.Len(t, left, 1)
 	assert.Equal(t, ClientCertBase64File, left[0].Name())
