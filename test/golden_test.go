@@ -81,12 +81,13 @@ var (
 	privateKeyPEM = regexp.MustCompile(`PRIVATE KEY-----`)
 )
 
-// TestNoKeyMaterialCommitted scans every golden file and every sample tree:
+// TestNoKeyMaterialCommitted scans every golden file (the install goldens
+// and the bad-input corpus's, corpus/testdata) and every sample tree:
 // certificates and keys are generated at test time, so a PEM header in a
 // committed file means a redaction failed or a secret was committed.
 func TestNoKeyMaterialCommitted(t *testing.T) {
 	scanned := 0
-	for _, root := range []string{goldenDir, "testdata/packages", "demo"} {
+	for _, root := range []string{goldenDir, "testdata/packages", "demo", "corpus/testdata"} {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err
