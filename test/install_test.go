@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/extbuilder/extbuilder/internal/testpki"
+	"github.com/extbuilder/extbuilder/test/golden"
 	"github.com/extbuilder/extbuilder/test/peersim"
 	"github.com/extbuilder/extbuilder/test/samples"
 )
@@ -261,7 +262,7 @@ func checkSteps(t *testing.T, c installCase, in *installed) {
 // a piece of a private key's base64 body that covers the secret scalar
 // (the first 48 characters are the same for every P-256 PKCS#8 key).
 func keyMaterialIn(s string, pki *samples.PKI) string {
-	if pemHeader.MatchString(s) {
+	if golden.PEMHeader.MatchString(s) {
 		return "a PEM block"
 	}
 	for name, v := range pki.Values() {

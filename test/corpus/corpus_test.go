@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/extbuilder/extbuilder/test/golden"
 	"github.com/extbuilder/extbuilder/test/peersim"
 	"github.com/extbuilder/extbuilder/test/samples"
 )
@@ -412,8 +413,6 @@ func checkWarning(t *testing.T, c corpusCase, o *outcome) {
 // and a person gives up long before.
 const maxLine = 1024
 
-var pemHeader = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]+-----`)
-
 // keyMaterial names the secret s shows, if any: a PEM header, the words
 // PRIVATE KEY, or any 24 characters of a test private key's base64 body
 // past the first 48 (which are the same for every P-256 PKCS#8 key).
@@ -421,7 +420,7 @@ func keyMaterial(s string) string {
 	switch {
 	case strings.Contains(s, "PRIVATE KEY"):
 		return "the words PRIVATE KEY"
-	case pemHeader.MatchString(s):
+	case golden.PEMHeader.MatchString(s):
 		return "a PEM header"
 	}
 	flat := strings.NewReplacer(`\n`, "", "\n", "", `\r`, "", "\r", "").Replace(s)
@@ -481,27 +480,7 @@ var randomSuffix = regexp.MustCompile(`(\.extbuilder-stage-|\.tmp-)[0-9]+`)
 
 func checkGolden(t *testing.T, c corpusCase, got string) {
 	t.Helper()
-	path := filepath.Join(goldenDir, c.name+".txt")
-	if *update {
-		if leak := keyMaterial(got); leak != "" {
-			t.Fatalf("%s: refusing to write output that shows %s", path, leak)
-		}
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Errorf("%v; `go test ./test/corpus -update` writes it", err)
-		return
-	}
-	if string(want) != got {
-		t.Errorf("%s differs; review, then `go test ./test/corpus -update` rewrites it:\n--- golden\n%s--- now\n%s", path, want, got)
-	}
+	golden.Check(t, goldenDir, c.name, got, *update, "go test ./test/corpus -update")
 }
 
 // checkGoldenSet keeps testdata/golden and the case table in step.
