@@ -5,7 +5,6 @@ package test
 import (
 	"bufio"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -288,15 +287,7 @@ func TestBinaryPackageLaunchedFromTheBuildCache(t *testing.T) {
 // chaincode ID line it reads.
 func peerEndpoint(t *testing.T, ca *testpki.CA) (string, chan string) {
 	t.Helper()
-	server := ca.Server("127.0.0.1")
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.Cert)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{server.Cert.Raw}, PrivateKey: server.Key}},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    pool,
-		MinVersion:   tls.VersionTLS12,
-	})
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", ca.Server("127.0.0.1").ServerTLS(ca))
 	if err != nil {
 		t.Fatal(err)
 	}

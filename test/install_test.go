@@ -399,17 +399,11 @@ func checkTLSRoundTrip(t *testing.T, c installCase, in *installed, info *peersim
 // issued by root_cert's CA for name, and client certificates from the
 // peer's client CA required when clientAuth is set.
 func serverTLS(pki *samples.PKI, name string, clientAuth bool) *tls.Config {
-	pair := pki.ServerCA.Server(name)
-	cfg := &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{pair.Cert.Raw}, PrivateKey: pair.Key, Leaf: pair.Cert}},
-		MinVersion:   tls.VersionTLS12,
-	}
+	var clientCA *testpki.CA
 	if clientAuth {
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-		cfg.ClientCAs = x509.NewCertPool()
-		cfg.ClientCAs.AddCert(pki.ClientCA.Cert)
+		clientCA = pki.ClientCA
 	}
-	return cfg
+	return pki.ServerCA.Server(name).ServerTLS(clientCA)
 }
 
 // checkIndexes compares the CouchDB indexes the peer would deploy from the

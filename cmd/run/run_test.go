@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -109,15 +108,7 @@ func startPeer(t *testing.T, ca *testpki.CA) *peer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	if ca != nil {
-		server := ca.Server("127.0.0.1")
-		pool := x509.NewCertPool()
-		pool.AddCert(ca.Cert)
-		ln = tls.NewListener(ln, &tls.Config{
-			Certificates: []tls.Certificate{{Certificate: [][]byte{server.Cert.Raw}, PrivateKey: server.Key}},
-			ClientAuth:   tls.RequireAndVerifyClientCert,
-			ClientCAs:    pool,
-			MinVersion:   tls.VersionTLS12,
-		})
+		ln = tls.NewListener(ln, ca.Server("127.0.0.1").ServerTLS(ca))
 	}
 	t.Cleanup(func() { ln.Close() })
 	p := &peer{addr: ln.Addr().String()}

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -111,4 +112,19 @@ func must(err error) {
 	if err != nil {
 		panic(err)
 	}
+}
+
+// ServerTLS is a TLS server configuration presenting p. With clientCA set it
+// also requires a client certificate issued by clientCA (mutual TLS).
+func (p *Pair) ServerTLS(clientCA *CA) *tls.Config {
+	cfg := &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{p.Cert.Raw}, PrivateKey: p.Key, Leaf: p.Cert}},
+		MinVersion:   tls.VersionTLS12,
+	}
+	if clientCA != nil {
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+		cfg.ClientCAs = x509.NewCertPool()
+		cfg.ClientCAs.AddCert(clientCA.Cert)
+	}
+	return cfg
 }

@@ -238,14 +238,7 @@ type hello struct {
 // listenAsPeer listens on 127.0.0.1 with server's certificate, requiring a
 // client certificate from clientCA.
 func listenAsPeer(server *testpki.Pair, clientCA *testpki.CA) (*endpoint, error) {
-	pool := x509.NewCertPool()
-	pool.AddCert(clientCA.Cert)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{server.Cert.Raw}, PrivateKey: server.Key}},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    pool,
-		MinVersion:   tls.VersionTLS12,
-	})
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", server.ServerTLS(clientCA))
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
-	"crypto/tls"
 	"crypto/x509"
 	"embed"
 	"encoding/hex"
@@ -31,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/extbuilder/extbuilder/internal/testpki"
 	"github.com/extbuilder/extbuilder/test/peersim"
 	"github.com/extbuilder/extbuilder/test/samples"
 )
@@ -352,16 +352,11 @@ func describeService(info *peersim.ServerInfo, pki *samples.PKI, out io.Writer) 
 	if err != nil {
 		return fmt.Errorf("the peer could not set up TLS: %v", err)
 	}
-	pair := pki.ServerCA.Server(info.ServerName())
-	server := &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{pair.Cert.Raw}, PrivateKey: pair.Key}},
-		MinVersion:   tls.VersionTLS12,
-	}
+	var clientCA *testpki.CA
 	if info.ClientAuth {
-		server.ClientAuth = tls.RequireAndVerifyClientCert
-		server.ClientCAs = x509.NewCertPool()
-		server.ClientCAs.AddCert(pki.ClientCA.Cert)
+		clientCA = pki.ClientCA
 	}
+	server := pki.ServerCA.Server(info.ServerName()).ServerTLS(clientCA)
 	if err := peersim.Handshake(client, server); err != nil {
 		return fmt.Errorf("TLS handshake with a stand-in chaincode server failed: %v", err)
 	}
