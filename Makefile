@@ -9,15 +9,28 @@ LDFLAGS := -s -w -X $(PKG)/pkg/cli.Version=$(VERSION)
 # Static, reproducible binaries: no cgo, no build paths.
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 
+# The programs the peer runs. detect is a binary of its own, since the peer
+# runs it for every package; build, release and run are one binary
+# (./cmd/build does what it is started as): release and run are relative
+# symbolic links to build. internal/bindir lays out the tests' bin/ the same way.
 PROGRAMS := detect build release run
+BINARIES := detect build
+LINKS    := release run
+
+# install-programs DIR [GOOS/GOARCH=...]: the programs into DIR, as above.
+define install-programs
+	mkdir -p $(1)
+	$(2) $(GOBUILD) -o $(1)/ $(addprefix ./cmd/,$(BINARIES))
+	cd $(1) && for l in $(LINKS); do ln -sfn build $$l; done
+endef
 
 .PHONY: all build test demo bench clean
 
 all: build
 
 build:
-	@mkdir -p $(BIN)
-	$(GOBUILD) -o $(BIN)/ $(addprefix ./cmd/,$(PROGRAMS) extbuilder)
+	$(call install-programs,$(BIN))
+	$(GOBUILD) -o $(BIN)/ ./cmd/extbuilder
 
 test:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -83,8 +96,8 @@ TAR_REPRODUCIBLE   = --sort=name --format=gnu --owner=0 --group=0 --numeric-owne
 
 peer-image:
 	rm -rf $(BIN)/peer-image
-	mkdir -p $(BIN)/peer-image/bin $(BIN)/peer-image/tools
-	GOOS=linux GOARCH=$(IMAGE_ARCH) $(GOBUILD) -o $(BIN)/peer-image/bin/ $(addprefix ./cmd/,$(PROGRAMS))
+	mkdir -p $(BIN)/peer-image/tools
+	$(call install-programs,$(BIN)/peer-image/bin,GOOS=linux GOARCH=$(IMAGE_ARCH))
 	GOOS=linux GOARCH=$(IMAGE_ARCH) $(GOBUILD) -o $(BIN)/peer-image/tools/ ./cmd/extbuilder
 	$(CONTAINER_TOOL) $(CONTAINER_FLAGS) build $(CONTAINER_BUILD_FLAGS) -f Dockerfile.peer -t $(IMAGE) \
 	  --build-arg FABRIC_PEER_IMAGE=$(FABRIC_PEER_IMAGE) --build-arg CORE_YAML_DIR=$(CORE_YAML_DIR) \
@@ -100,7 +113,8 @@ dist:
 	set -e; for arch in $(DIST_ARCHES); do \
 	  stage=$(DIST)/extbuilder-$(VERSION)-linux-$$arch; \
 	  mkdir -p $$stage/extbuilder/bin $$stage/extbuilder/tools; \
-	  GOOS=linux GOARCH=$$arch $(GOBUILD) -o $$stage/extbuilder/bin/ $(addprefix ./cmd/,$(PROGRAMS)); \
+	  GOOS=linux GOARCH=$$arch $(GOBUILD) -o $$stage/extbuilder/bin/ $(addprefix ./cmd/,$(BINARIES)); \
+	  for l in $(LINKS); do ln -sfn build $$stage/extbuilder/bin/$$l; done; \
 	  GOOS=linux GOARCH=$$arch $(GOBUILD) -o $$stage/extbuilder/tools/ ./cmd/extbuilder; \
 	  tar $(TAR_REPRODUCIBLE) -C $$stage -cf $$stage.tar extbuilder; \
 	  gzip -9n $$stage.tar; \

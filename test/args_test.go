@@ -6,9 +6,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/extbuilder/extbuilder/internal/bindir"
 )
 
 // arity is how many arguments the peer passes to each program.
@@ -93,4 +97,61 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 	checkGolden(t, "help-and-version", b.String())
+}
+
+// TestLinkedPrograms: bin/release and bin/run are relative links to
+// bin/build, which does what it is started as, whether through the link,
+// a link to the link (as the demo makes) or a plain copy under the name;
+// under any other name it refuses with one line and exit 2.
+func TestLinkedPrograms(t *testing.T) {
+	for _, p := range bindir.Links {
+		target, err := os.Readlink(program(p))
+		if err != nil {
+			t.Fatalf("bin/%s: %v", p, err)
+		}
+		if target != bindir.LinkTarget {
+			t.Errorf("bin/%s links to %q, want %q", p, target, bindir.LinkTarget)
+		}
+	}
+	data, err := os.ReadFile(program(bindir.LinkTarget))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	run := func(name string) (int, string, string) {
+		cmd := exec.Command(filepath.Join(dir, name), "--version")
+		cmd.Env = []string{}
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatal(err)
+		}
+		return cmd.ProcessState.ExitCode(), stderr.String(), stdout.String()
+	}
+	if err := os.WriteFile(filepath.Join(dir, "release"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(program("run"), filepath.Join(dir, "run")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"release", "run"} {
+		if code, stderr, _ := run(name); code != 0 || stderr != name+" dev\n" {
+			t.Errorf("%s --version: exit %d, %q; want exit 0, %q", name, code, stderr, name+" dev\n")
+		}
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "build-v2"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr, stdout := run("build-v2")
+	if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("build-v2 --version: exit %d, stdout %q, stderr %q; want exit 2 and one stderr line", code, stdout, stderr)
+	}
+	for _, want := range []string{"build-v2: ", `"build-v2"`, "expected build, release or run", "hint: "} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("build-v2: %q does not say %q", stderr, want)
+		}
+	}
 }

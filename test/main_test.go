@@ -11,10 +11,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/extbuilder/extbuilder/internal/bindir"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -23,8 +24,8 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // bin/release, bin/run) that every test installs with.
 var builderDir string
 
-// programs are the binaries a peer calls: the first three at install, run at launch.
-var programs = []string{"detect", "build", "release", "run"}
+// programs are what a peer calls: the first three at install, run at launch.
+var programs = bindir.Names
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -49,21 +50,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildPrograms builds static binaries of ./cmd/<program> into bin, as
-// `make build` does (without the version stamp).
+// buildPrograms lays out bin as `make build` does (without the version stamp).
 func buildPrograms(bin string) error {
-	if err := os.MkdirAll(bin, 0o755); err != nil {
-		return err
-	}
-	args := []string{"build", "-trimpath", "-o", bin + string(filepath.Separator)}
-	for _, p := range programs {
-		args = append(args, "./cmd/"+p)
-	}
-	cmd := exec.Command("go", args...)
-	cmd.Dir = ".." // the module root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the builders failed: %v\n%s", err, out)
+	if err := bindir.Build("..", bin); err != nil {
+		return fmt.Errorf("building the builders failed: %v", err)
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/extbuilder/extbuilder/internal/bindir"
 	"github.com/extbuilder/extbuilder/test/golden"
 	"github.com/extbuilder/extbuilder/test/peersim"
 	"github.com/extbuilder/extbuilder/test/samples"
@@ -32,11 +33,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
-// binDir holds the built programs; missing[p] says why p could not be built.
-var (
-	binDir  string
-	missing = map[string]string{}
-)
+// binDir holds the built programs.
+var binDir string
 
 // pki is the certificate material every case draws from. Its private keys
 // are what no message may show.
@@ -55,32 +53,13 @@ func TestMain(m *testing.M) {
 	}
 	binDir = filepath.Join(dir, "extbuilder", "bin")
 	code := 1
-	if err := buildPrograms(binDir); err != nil {
+	if err := bindir.Build(filepath.Join("..", ".."), binDir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	} else {
 		code = m.Run()
 	}
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// buildPrograms builds each program as `make build` does (static, trimmed).
-// detect, build and release must build; run is left out when it does not,
-// and its cases are skipped with the reason.
-func buildPrograms(bin string) error {
-	for _, p := range []string{"detect", "build", "release", "run"} {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(bin, p), "./cmd/"+p)
-		cmd.Dir = filepath.Join("..", "..")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			if p == "run" {
-				missing[p] = fmt.Sprintf("cmd/run does not build: %v: %s", err, firstLine(string(out)))
-				continue
-			}
-			return fmt.Errorf("building %s: %v\n%s", p, err, out)
-		}
-	}
-	return nil
 }
 
 // dirs is the peer's layout for one case: fabric-<id>/{src,metadata,bld,release}
@@ -167,9 +146,6 @@ func TestCorpus(t *testing.T) {
 	checkGoldenSet(t, seen)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if why, ok := missing[c.program]; ok {
-				t.Skip(why)
-			}
 			t.Parallel()
 			d, keep, skip := prepare(t, c)
 			if skip != "" {

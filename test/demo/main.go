@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/extbuilder/extbuilder/internal/bindir"
 	"github.com/extbuilder/extbuilder/internal/testpki"
 	"github.com/extbuilder/extbuilder/test/peersim"
 	"github.com/extbuilder/extbuilder/test/samples"
@@ -67,12 +68,12 @@ var demos = []demo{
 	},
 	{
 		name:  "fakecc",
-		title: "prebuilt chaincode executable (cmd/run's test chaincode), started by the peer with bin/run",
+		title: "prebuilt chaincode executable (run's test chaincode), started by the peer with bin/run",
 		typ:   "binary",
 		label: "fakecc_1.0",
-		// The stand-in chaincode of cmd/run's tests: it reads its settings
+		// The stand-in chaincode of run's tests: it reads its settings
 		// as the Go shim does and dials the peer over TLS.
-		chaincode: "github.com/extbuilder/extbuilder/cmd/run/testdata/fakecc",
+		chaincode: "github.com/extbuilder/extbuilder/cmd/build/testdata/fakecc",
 		// Its own settings: block with no SIGTERM handler, as a Go
 		// chaincode does by default, and record what it was given.
 		env: []string{"FAKECC_MODE=wait", "FAKECC_RECORD=$WORK/fakecc-record.json"},
@@ -134,7 +135,7 @@ func builderFolder(bin, work string) (string, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
 		return "", err
 	}
-	for _, p := range []string{"detect", "build", "release", "run"} {
+	for _, p := range bindir.Names {
 		target := filepath.Join(abs, p)
 		if _, err := os.Stat(target); err != nil {
 			return "", fmt.Errorf("%w (run `make build` first)", err)

@@ -10,18 +10,23 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/extbuilder/extbuilder/internal/bindir"
 )
 
 // TestDemo runs what `make demo` runs, against freshly built programs, so
 // the demo cannot rot unnoticed.
 func TestDemo(t *testing.T) {
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-trimpath", "-o", bin+string(filepath.Separator),
-		"./cmd/detect", "./cmd/build", "./cmd/release", "./cmd/run", "./cmd/extbuilder")
-	build.Dir = filepath.Join("..", "..")
+	root := filepath.Join("..", "..")
+	if err := bindir.Build(root, bin); err != nil {
+		t.Fatalf("building the builders: %v", err)
+	}
+	build := exec.Command("go", "build", "-trimpath", "-o", bin+string(filepath.Separator), "./cmd/extbuilder")
+	build.Dir = root
 	build.Env = append(build.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the builders: %v\n%s", err, out)
+		t.Fatalf("building the operator tool: %v\n%s", err, out)
 	}
 	var out bytes.Buffer
 	if err := run(bin, &out); err != nil {

@@ -4,16 +4,22 @@
 package image
 
 import (
+	"archive/tar"
 	"bytes"
 	"debug/elf"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/extbuilder/extbuilder/internal/bindir"
 )
 
 // repoRoot is where the Makefile is.
@@ -41,15 +47,38 @@ func runMake(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-// programs returns the Makefile's PROGRAMS: the binaries the peer runs.
+// programs returns the Makefile's PROGRAMS, after checking that its layout
+// of bin/ (BINARIES, and LINKS as links to build) is internal/bindir's, the
+// one the other tests run.
 func programs(t *testing.T) []string {
 	t.Helper()
-	out, err := runMake(t, "-s", "--eval", "print-programs: ; @echo $(PROGRAMS)", "print-programs")
-	require.NoError(t, err, out)
-	ps := strings.Fields(out)
-	require.Subset(t, ps, []string{"detect", "build", "release"}, "PROGRAMS in the Makefile")
-	require.Subset(t, []string{"detect", "build", "release", "run"}, ps, "PROGRAMS in the Makefile")
-	return ps
+	vars := map[string][]string{}
+	for _, v := range []string{"PROGRAMS", "BINARIES", "LINKS"} {
+		out, err := runMake(t, "-s", "--eval", "print-var: ; @echo $("+v+")", "print-var")
+		require.NoError(t, err, out)
+		vars[v] = strings.Fields(out)
+	}
+	require.Equal(t, bindir.Names, vars["PROGRAMS"], "PROGRAMS in the Makefile")
+	require.Equal(t, bindir.Binaries, vars["BINARIES"], "BINARIES in the Makefile")
+	require.Equal(t, bindir.Links, vars["LINKS"], "LINKS in the Makefile")
+	return vars["PROGRAMS"]
+}
+
+// requireProgram checks one program of a builder's bin/ as an archive or
+// image layer holds it: a binary is a regular file, mode 0755, a static
+// ELF executable for goarch that prints version; a link is a relative
+// symbolic link to bindir.LinkTarget.
+func requireProgram(t *testing.T, name string, hdr *tar.Header, data []byte, goarch, version string) {
+	t.Helper()
+	if slices.Contains(bindir.Links, path.Base(name)) {
+		require.Equal(t, byte(tar.TypeSymlink), hdr.Typeflag, "%s is not a symbolic link", name)
+		require.Equal(t, bindir.LinkTarget, hdr.Linkname, "%s: link target", name)
+		return
+	}
+	require.Equal(t, byte(tar.TypeReg), hdr.Typeflag, "%s is not a regular file", name)
+	assert.Equal(t, int64(0o755), hdr.Mode&0o777, "%s mode", name)
+	requireStaticELF(t, name, data, goarch)
+	runVersion(t, name, data, goarch, version)
 }
 
 var elfMachine = map[string]elf.Machine{

@@ -1,7 +1,6 @@
 package image
 
 import (
-	"archive/tar"
 	"os"
 	"path"
 	"path/filepath"
@@ -105,10 +104,7 @@ func checkBinaries(t *testing.T, img *imageFS, progs []string, arch string) {
 		}
 		f := img.files[name]
 		require.NotNil(t, f, "%s is missing from the image", name)
-		require.Equal(t, byte(tar.TypeReg), f.hdr.Typeflag, "%s is not a regular file", name)
-		assert.Equal(t, int64(0o755), f.hdr.Mode&0o777, "%s mode", name)
-		requireStaticELF(t, name, f.data, arch)
-		runVersion(t, name, f.data, arch, testVersion)
+		requireProgram(t, name, f.hdr, f.data, arch, testVersion)
 	}
 	assert.Contains(t, img.files, "/opt/hyperledger/ccaas_builder/bin/detect", "the base's ccaas_builder is kept")
 	for p := range img.files {
