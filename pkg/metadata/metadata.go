@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -66,7 +67,7 @@ func (e *Error) Error() string {
 
 // Read reads dir/metadata.json.
 func Read(dir string) (Metadata, error) {
-	f, err := os.Open(filepath.Join(dir, File))
+	f, err := open(filepath.Join(dir, File))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return Metadata{}, &Error{Problem: "file not found in the metadata folder"}
@@ -82,6 +83,18 @@ func Read(dir string) (Metadata, error) {
 		return Metadata{}, &Error{Problem: fmt.Sprintf("expected at most %d bytes, found more", maxSize)}
 	}
 	return Parse(data)
+}
+
+// open opens path for reading with a plain open(2), wrapped as a blocking
+// *os.File. os.Open would also offer the file to Go's network poller, which
+// refuses a regular file after eight more system calls; detect runs for
+// every package a peer installs, and that is a tenth of its run time.
+func open(path string) (*os.File, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // withoutPath is err's text without the path a PathError repeats: the
