@@ -3,10 +3,13 @@ module github.com/extbuilder/extbuilder
 go 1.24
 
 require (
-	github.com/otiai10/copy v1.14.1 // indirect
+	github.com/otiai10/copy v1.14.1
+	github.com/stretchr/testify v1.12.1
+	github.com/tidwall/gjson v1.20.1
+)
+
+require (
 	github.com/otiai10/mint v1.6.3 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
-	github.com/tidwall/gjson v1.20.1 // indirect
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.2.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/extbuilder/extbuilder/internal/bindir"
 )
 
 // Budgets (issue 5).
@@ -60,30 +62,25 @@ func bench(runs, warmup, heavyRuns int, binDir string) error {
 	}
 	defer os.RemoveAll(scratch)
 
-	fmt.Printf("extbuilder bench: %s %s/%s, %d CPUs; programs and no-op built with CGO_ENABLED=0 -trimpath -ldflags '%s'\n",
+	fmt.Printf("extbuilder bench: %s %s/%s, %d CPUs; programs and reference programs built with CGO_ENABLED=0 -trimpath -ldflags '%s'\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), ldflags)
-	fmt.Printf("each figure: median of %d runs after %d warm-up runs (%d for the 100 MiB and 2,000-file figures), alternating with the no-op\n\n", runs, warmup, heavyRuns)
+	fmt.Printf("each figure: median of %d runs after %d warm-up runs (%d for the 100 MiB and 2,000-file figures), alternating with the no-op (and the floor, where shown)\n\n", runs, warmup, heavyRuns)
 
 	builderDir := filepath.Join(scratch, "extbuilder")
-	noop := filepath.Join(scratch, "noop")
-	failed, err := buildBinaries(root, filepath.Join(builderDir, "bin"), noop)
-	if err != nil {
+	refs := filepath.Join(scratch, "reference")
+	if err := buildBinaries(root, filepath.Join(builderDir, "bin"), refs); err != nil {
 		return err
 	}
 	if binDir != "" {
 		if filepath.Base(filepath.Clean(binDir)) != "bin" {
 			return fmt.Errorf("-bin %s: the folder must be named bin (the peer runs <builder>/bin/<program>)", binDir)
 		}
-		builderDir, failed = filepath.Dir(filepath.Clean(binDir)), map[string]error{}
+		builderDir = filepath.Dir(filepath.Clean(binDir))
 		fmt.Printf("measuring the programs in %s\n", binDir)
 	}
-	for p, err := range failed {
-		fmt.Printf("NOTE: %s did not build, its figures are missing: %v\n", p, err)
-	}
-	if failed["detect"] != nil || failed["build"] != nil || failed["release"] != nil {
-		return fmt.Errorf("detect, build and release must build to measure anything")
-	}
 	bin := func(p string) string { return filepath.Join(builderDir, "bin", p) }
+	ref := func(r string) string { return filepath.Join(refs, r) }
+	noop := ref("noop")
 
 	in, err := newInstaller(builderDir, scratch)
 	if err != nil {
@@ -154,59 +151,71 @@ func bench(runs, warmup, heavyRuns int, binDir string) error {
 			if w.name == bigWorkload && c.program == "build" || w.name == indexWorkload && c.program != "detect" {
 				n, wu = heavyRuns, 1 // bound by the file system: slow and steady
 			}
-			prog := invocation{path: bin(c.program), args: c.args, env: w.env, fresh: c.fresh}
-			base := invocation{path: noop, args: c.args, env: w.env, fresh: c.fresh}
-			sp, sn, err := compare(prog, base, wu, n)
+			r := row{workload: w.name, program: c.program, limit: budgetFor(w.name, c.program), floor: floorFor(w.name, c.program)}
+			like := func(path string) invocation { return invocation{path: path, args: c.args, env: w.env, fresh: c.fresh} }
+			invs := []invocation{like(bin(c.program)), like(noop)}
+			if r.floor != "" {
+				invs = append(invs, like(ref(r.floor)))
+			}
+			got, err := compare(invs, wu, n)
 			if err != nil {
 				return err
 			}
-			hwm, err := peakRSS(prog)
+			r.prog, r.noop = got[0], got[1]
+			if r.floor != "" {
+				r.floorTimes = got[2]
+			}
+			hwm, err := peakRSS(invs[0])
 			if err != nil {
 				return err
 			}
 			if hwm > rss[c.program] {
 				rss[c.program], rssAt[c.program] = hwm, w.name
 			}
-			if hwm, err = peakRSS(base); err == nil {
+			if hwm, err = peakRSS(invs[1]); err == nil {
 				rss["no-op"] = max(rss["no-op"], hwm)
 			}
-			rows = append(rows, row{w.name, c.program, sp, sn, budgetFor(w.name, c.program)})
+			rows = append(rows, r)
 		}
 	}
 
 	// run: started on a small binary package whose chaincode is the no-op,
 	// with TLS material in chaincode.json; it writes the key files, starts
 	// the chaincode, waits for it and exits with its status.
-	if failed["run"] == nil {
-		p, err := binaryPackage(noop, 0, "binary-noop")
-		if err != nil {
-			return err
-		}
-		w, err := in.install("binary-noop", p)
-		if err != nil {
-			return err
-		}
-		cc, err := chaincodeJSON(p.ID)
-		if err != nil {
-			return err
-		}
-		md := filepath.Join(w.res.ScratchDir, "run-metadata")
-		setup := func() error { return os.WriteFile(filepath.Join(md, "chaincode.json"), cc, 0o600) }
-		args := []string{w.res.CachedBld, md}
-		runInv := invocation{path: bin("run"), args: args, env: w.env, fresh: []string{md}, setup: setup}
-		sp, sn, err := compare(runInv,
-			invocation{path: noop, args: args, env: w.env, fresh: []string{md}, setup: setup}, warmup, runs)
-		if err == nil {
-			rss["run"], err = peakRSS(runInv)
-			rssAt["run"] = "binary-noop"
-		}
-		if err != nil {
-			fmt.Printf("NOTE: run failed, its figures are missing: %v\n\n", err)
-		} else {
-			rows = append(rows, row{"binary-noop", "run", sp, sn, 0})
-		}
+	p, err := binaryPackage(noop, 0, "binary-noop")
+	if err != nil {
+		return err
 	}
-	printTimes(rows)
+	w, err := in.install("binary-noop", p)
+	if err != nil {
+		return err
+	}
+	cc, err := chaincodeJSON(p.ID)
+	if err != nil {
+		return err
+	}
+	md := filepath.Join(w.res.ScratchDir, "run-metadata")
+	setup := func() error { return os.WriteFile(filepath.Join(md, "chaincode.json"), cc, 0o600) }
+	args := []string{w.res.CachedBld, md}
+	runInv := invocation{path: bin("run"), args: args, env: w.env, fresh: []string{md}, setup: setup}
+	got, err := compare([]invocation{runInv, {path: noop, args: args, env: w.env, fresh: []string{md}, setup: setup}}, warmup, runs)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, row{workload: "binary-noop", program: "run", prog: got[0], noop: got[1]})
+	if rss["run"], err = peakRSS(runInv); err != nil {
+		return err
+	}
+	rssAt["run"] = "binary-noop"
+
+	// The os floor, on detect's arguments: what importing os alone costs.
+	mtls := loads[0].res
+	osOnly := invocation{path: ref("os"), args: []string{mtls.SourceDir, mtls.MetadataDir}, env: loads[0].env}
+	got, err = compare([]invocation{osOnly, {path: noop, args: osOnly.args, env: osOnly.env}}, warmup, runs)
+	if err != nil {
+		return err
+	}
+	printTimes(rows, float64(got[0].median())/float64(got[1].median()))
 
 	// cp(1) copying the same executable into a fresh folder, alternating
 	// with build, which also unpacks nothing: it checks and copies.
@@ -223,11 +232,11 @@ func bench(runs, warmup, heavyRuns int, binDir string) error {
 	}
 	bld := filepath.Join(big.res.ScratchDir, "bld-timed")
 	buildInv := invocation{path: bin("build"), args: []string{big.res.SourceDir, big.res.MetadataDir, bld}, env: big.env, fresh: []string{bld}}
-	sb, scp, err := compare(buildInv, cpInv, 2, heavyRuns)
+	got, err = compare([]invocation{buildInv, cpInv}, 2, heavyRuns)
 	if err != nil {
 		return err
 	}
-	printCopy(sb, scp)
+	printCopy(got[0], got[1])
 
 	// The index package's cost is the file system's: compare with cp -r of
 	// the same index tree into a fresh folder.
@@ -237,13 +246,14 @@ func bench(runs, warmup, heavyRuns int, binDir string) error {
 		}
 		dst := filepath.Join(w.res.ScratchDir, "cp-timed")
 		bld := filepath.Join(w.res.ScratchDir, "bld-timed")
-		sb, scp, err := compare(
-			invocation{path: bin("build"), args: []string{w.res.SourceDir, w.res.MetadataDir, bld}, env: w.env, fresh: []string{bld}},
-			invocation{path: cpInv.path, args: []string{"-r", filepath.Join(w.res.SourceDir, "META-INF"), dst}, env: w.env, fresh: []string{dst}},
-			1, heavyRuns)
+		got, err := compare([]invocation{
+			{path: bin("build"), args: []string{w.res.SourceDir, w.res.MetadataDir, bld}, env: w.env, fresh: []string{bld}},
+			{path: cpInv.path, args: []string{"-r", filepath.Join(w.res.SourceDir, "META-INF"), dst}, env: w.env, fresh: []string{dst}},
+		}, 1, heavyRuns)
 		if err != nil {
 			return err
 		}
+		sb, scp := got[0], got[1]
 		fmt.Printf("Build of %d index files against cp -r of the same META-INF tree (file creation dominates):\n", indexCount)
 		fmt.Printf("  build  median %8s\n  cp -r  median %8s\n  ratio %.2fx (no budget)\n\n", ms(sb.median()), ms(scp.median()), float64(sb.median())/float64(scp.median()))
 	}
@@ -258,6 +268,8 @@ type row struct {
 	workload, program string
 	prog, noop        series
 	limit             float64 // budget as a ratio to the no-op; 0 = none
+	floor             string  // the reference program that is this row's floor; "" = none
+	floorTimes        series
 }
 
 func budgetFor(workload, program string) float64 {
@@ -270,6 +282,18 @@ func budgetFor(workload, program string) float64 {
 	return 0
 }
 
+// floorFor names the reference program that does the least of the row's
+// job, for the rows that have a budget.
+func floorFor(workload, program string) string {
+	switch budgetFor(workload, program) {
+	case detectBudget:
+		return "gjson"
+	case buildReleaseBudget:
+		return "x509"
+	}
+	return ""
+}
+
 func verdict(ok bool) string {
 	if ok {
 		return "MET"
@@ -277,22 +301,28 @@ func verdict(ok bool) string {
 	return "MISSED"
 }
 
-func printTimes(rows []row) {
+func printTimes(rows []row, osFloor float64) {
 	fmt.Println("Whole-process wall time (start to reaped), median and 90th percentile, against the static no-op run with the same arguments:")
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "package\tprogram\tmedian\tp90\tno-op\tratio\tbudget")
+	fmt.Fprintln(tw, "package\tprogram\tmedian\tp90\tno-op\tratio\tfloor\tbudget")
 	for _, r := range rows {
 		ratio := float64(r.prog.median()) / float64(r.noop.median())
-		budget := "-"
+		floor, budget := "-", "-"
+		if r.floor != "" {
+			floor = fmt.Sprintf("%.2fx %s", float64(r.floorTimes.median())/float64(r.noop.median()), r.floor)
+		}
 		if r.limit > 0 {
 			budget = fmt.Sprintf("<=%.2fx %s", r.limit, verdict(ratio <= r.limit))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2fx\t%s\n", r.workload, r.program,
-			ms(r.prog.median()), ms(r.prog.quantile(0.9)), ms(r.noop.median()), ratio, budget)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2fx\t%s\t%s\n", r.workload, r.program,
+			ms(r.prog.median()), ms(r.prog.quantile(0.9)), ms(r.noop.median()), ratio, floor, budget)
 	}
 	tw.Flush()
 	fmt.Println("(run: launches the no-op as the chaincode from a TLS chaincode.json and waits for it; no budget)")
-	fmt.Println()
+	fmt.Printf("floors, run alternately with the program and the no-op (test/bench/reference): the least any Go program\n"+
+		"doing the row's job costs here. gjson: reads metadata.json with bare system calls and gjson, nothing else;\n"+
+		"x509: decodes connection.json and parses its certificates and key with crypto/x509, writes nothing;\n"+
+		"under both, a Go program that only imports os: %.2fx.\n\n", osFloor)
 }
 
 func printCopy(build, cp series) {
@@ -311,7 +341,7 @@ func printSizes(bin func(string) string, noop string) {
 	fmt.Println("Binary sizes:")
 	var total int64
 	seen := map[[2]uint64]string{}
-	for _, p := range programs {
+	for _, p := range bindir.Names {
 		st, err := os.Stat(bin(p))
 		if err != nil {
 			fmt.Printf("  %-8s missing\n", p)
@@ -337,18 +367,11 @@ func printSizes(bin func(string) string, noop string) {
 
 func printRSS(rss map[string]int64, at map[string]string) {
 	fmt.Println("Peak RSS (largest over the packages above; VmHWM read at the exit of a ptraced run):")
-	for _, p := range append(programs, "no-op") {
-		v, ok := rss[p]
-		if !ok {
-			fmt.Printf("  %-8s not measured\n", p)
-			continue
-		}
-		if p == "no-op" {
-			fmt.Printf("  %-8s %6.2f MiB  (for scale)\n", p, mb(v))
-			continue
-		}
+	for _, p := range bindir.Names {
+		v := rss[p]
 		fmt.Printf("  %-8s %6.2f MiB  budget <=%d MiB  %-6s  (on %s)\n", p, mb(v), rssBudget>>20, verdict(v <= rssBudget), at[p])
 	}
+	fmt.Printf("  %-8s %6.2f MiB  (for scale)\n", "no-op", mb(rss["no-op"]))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }

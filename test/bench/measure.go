@@ -96,31 +96,24 @@ func (s series) quantile(q float64) time.Duration {
 	return w[int(q*float64(len(w)-1)+0.5)]
 }
 
-// compare runs a and b alternately, warm-up runs first (not kept), so that
-// both see the same machine load; the order flips every round.
-func compare(a, b invocation, warmup, runs int) (series, series, error) {
-	var sa, sb series
+// compare runs the invocations in turn, warm-up rounds first (not kept),
+// so that all see the same machine load; each round starts one further
+// along, so none always runs first. It returns one series per invocation.
+func compare(invs []invocation, warmup, runs int) ([]series, error) {
+	got := make([]series, len(invs))
 	for i := 0; i < warmup+runs; i++ {
-		first, second := a, b
-		if i%2 == 1 {
-			first, second = b, a
-		}
-		x, err := execOnce(first)
-		if err != nil {
-			return nil, nil, err
-		}
-		y, err := execOnce(second)
-		if err != nil {
-			return nil, nil, err
-		}
-		if i%2 == 1 {
-			x, y = y, x
-		}
-		if i >= warmup {
-			sa, sb = append(sa, x), append(sb, y)
+		for k := range invs {
+			j := (i + k) % len(invs)
+			x, err := execOnce(invs[j])
+			if err != nil {
+				return nil, err
+			}
+			if i >= warmup {
+				got[j] = append(got[j], x)
+			}
 		}
 	}
-	return sa, sb, nil
+	return got, nil
 }
 
 // peakRSS runs inv once under ptrace and reads the process's VmHWM at its

@@ -12,71 +12,63 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/extbuilder/extbuilder/internal/bindir"
 	"github.com/extbuilder/extbuilder/test/peersim"
 	"github.com/extbuilder/extbuilder/test/samples"
 )
-
-// programs are the binaries the peer calls, all counted in the size budget.
-var programs = []string{"detect", "build", "release", "run"}
 
 // ldflags is set from -ldflags: `make bench` passes `make build`'s LDFLAGS,
 // so that what is measured is what is shipped. The rest of `make build`'s
 // flags (CGO_ENABLED=0 -trimpath) are fixed here.
 var ldflags = "-s -w -X github.com/extbuilder/extbuilder/pkg/cli.Version=bench"
 
-// buildBinaries builds the four programs into bin and the static no-op
-// into noop. A program that does not build is reported and left out.
-func buildBinaries(root, bin, noop string) (map[string]error, error) {
-	if err := os.MkdirAll(bin, 0o755); err != nil {
-		return nil, err
+// references are the programs under test/bench/reference, built like the
+// builder's: the no-op that every timing is a ratio to, and floors, the
+// least any Go program doing a job can cost on this machine.
+var references = []string{"noop", "os", "gjson", "x509"}
+
+// buildBinaries lays out bin as `make build` does and builds the
+// references into refs (refs/<name>).
+func buildBinaries(root, bin, refs string) error {
+	if err := bindir.Build(root, bin, "-ldflags", ldflags); err != nil {
+		return err
 	}
-	failed := map[string]error{}
-	for _, p := range programs {
-		if err := goBuild(root, filepath.Join(bin, p), "./cmd/"+p); err != nil {
-			failed[p] = err
+	for _, p := range bindir.Binaries {
+		if err := rewrite(filepath.Join(bin, p)); err != nil {
+			return err
 		}
 	}
-	// The no-op is built like the programs: same toolchain, same flags, so
-	// the ratio isolates what extbuilder adds to starting a Go binary.
-	noopDir := noop + "-src"
-	if err := os.MkdirAll(noopDir, 0o755); err != nil {
-		return nil, err
+	for _, r := range references {
+		out := filepath.Join(refs, r)
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", out, "./test/bench/reference/"+r)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building reference %s: %v: %s", r, err, strings.TrimSpace(string(msg)))
+		}
+		if err := rewrite(out); err != nil {
+			return err
+		}
 	}
-	if err := os.WriteFile(filepath.Join(noopDir, "go.mod"), []byte("module noop\n\ngo 1.24\n"), 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(noopDir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
-		return nil, err
-	}
-	if err := goBuild(noopDir, noop, "."); err != nil {
-		return nil, fmt.Errorf("building the no-op: %w", err)
-	}
-	return failed, nil
+	return nil
 }
 
-// goBuild builds pkg into out, then rewrites out with plain writes. The Go
-// linker writes its output through mmap, and on this kind of machine a
-// binary fresh from the linker starts measurably slower (more page faults)
-// than the same bytes written by cp, tar or a container image layer, which
-// is how binaries reach a peer. Rewriting puts every binary, the no-op
+// rewrite writes the binary at path again with plain writes. The Go linker
+// writes its output through mmap, and on this kind of machine a binary
+// fresh from the linker starts measurably slower (more page faults) than
+// the same bytes written by cp, tar or a container image layer, which is
+// how binaries reach a peer. Rewriting puts every binary, the no-op
 // included, in the state a peer would run it from.
-func goBuild(dir, out, pkg string) error {
-	linked := out + ".linked"
-	args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", linked, pkg}
-	cmd := exec.Command("go", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%v: %s", err, strings.TrimSpace(string(msg)))
-	}
-	data, err := os.ReadFile(linked)
+func rewrite(path string) error {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(out, data, 0o755); err != nil {
+	tmp := path + ".rewrite"
+	if err := os.WriteFile(tmp, data, 0o755); err != nil {
 		return err
 	}
-	return os.Remove(linked)
+	return os.Rename(tmp, path)
 }
 
 const configVariable = "CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG"
