@@ -22,7 +22,13 @@ var arity = map[string]int{"detect": 2, "build": 3, "release": 2, "run": 2}
 // environment, and returns its exit code, stderr and stdout.
 func runDirect(t *testing.T, name string, args ...string) (int, string, string) {
 	t.Helper()
-	cmd := exec.Command(program(name), args...)
+	return runPath(t, program(name), args...)
+}
+
+// runPath is runDirect for the binary at path.
+func runPath(t *testing.T, path string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(path, args...)
 	cmd.Env = []string{}
 	cmd.Dir = t.TempDir()
 	var stdout, stderr bytes.Buffer
@@ -118,18 +124,7 @@ func TestLinkedPrograms(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	run := func(name string) (int, string, string) {
-		cmd := exec.Command(filepath.Join(dir, name), "--version")
-		cmd.Env = []string{}
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			t.Fatal(err)
-		}
-		return cmd.ProcessState.ExitCode(), stderr.String(), stdout.String()
-	}
+	run := func(name string) (int, string, string) { return runPath(t, filepath.Join(dir, name), "--version") }
 	if err := os.WriteFile(filepath.Join(dir, "release"), data, 0o755); err != nil {
 		t.Fatal(err)
 	}
