@@ -4,7 +4,10 @@
 // program run as a whole process, the way the peer runs it during install
 // (pruned environment, fresh output folders, stderr read line by line),
 // against a static no-op Go binary run the same way; binary sizes; peak
-// RSS; and the copy speed of a 100 MiB executable against cp(1).
+// RSS; and the copy speed of a 100 MiB executable against cp(1). Next to
+// each budgeted timing it shows the floor: the least any Go program doing
+// that job costs here (test/bench/reference), so that a budget below it
+// reads as such.
 //
 // Figures are printed next to their budgets as MET or MISSED. Nothing is
 // enforced: timings on a shared machine are too noisy to fail a build on.
@@ -42,7 +45,7 @@ func main() {
 	warmup := flag.Int("warmup", 5, "warm-up runs per figure, not counted")
 	heavyRuns := flag.Int("heavy-runs", 7, "timed runs for figures bound by the file system (100 MiB copy, 2,000 index files)")
 	binDir := flag.String("bin", "", "measure the programs in this folder (named bin) instead of building them")
-	flag.StringVar(&ldflags, "ldflags", ldflags, "go build -ldflags for the programs and the no-op (make bench passes make build's)")
+	flag.StringVar(&ldflags, "ldflags", ldflags, "go build -ldflags for the programs and the reference programs (make bench passes make build's)")
 	flag.Parse()
 	if err := bench(*runs, *warmup, *heavyRuns, *binDir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
