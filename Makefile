@@ -17,12 +17,11 @@ PROGRAMS := detect build release run
 BINARIES := detect build
 LINKS    := release run
 
-# install-programs DIR [GOOS/GOARCH=...]: the programs into DIR, as above.
-define install-programs
-	mkdir -p $(1)
-	$(2) $(GOBUILD) -o $(1)/ $(addprefix ./cmd/,$(BINARIES))
-	cd $(1) && for l in $(LINKS); do ln -sfn build $$l; done
-endef
+# $(call install-programs,DIR[,GOOS=... GOARCH=...]): the programs into DIR,
+# as above. One subshell that stops at the first failure, so it serves as a
+# recipe line and inside dist's shell loop alike.
+install-programs = (set -e; mkdir -p $(1); $(2) $(GOBUILD) -o $(1)/ $(addprefix ./cmd/,$(BINARIES)); \
+	for l in $(LINKS); do ln -sfn build $(1)/$$l; done)
 
 .PHONY: all build test demo bench clean
 
@@ -112,9 +111,8 @@ dist:
 	rm -rf $(foreach a,$(DIST_ARCHES),$(DIST)/extbuilder-$(VERSION)-linux-$(a).tar.gz $(DIST)/extbuilder-$(VERSION)-linux-$(a)) $(DIST)/SHA256SUMS
 	set -e; for arch in $(DIST_ARCHES); do \
 	  stage=$(DIST)/extbuilder-$(VERSION)-linux-$$arch; \
-	  mkdir -p $$stage/extbuilder/bin $$stage/extbuilder/tools; \
-	  GOOS=linux GOARCH=$$arch $(GOBUILD) -o $$stage/extbuilder/bin/ $(addprefix ./cmd/,$(BINARIES)); \
-	  for l in $(LINKS); do ln -sfn build $$stage/extbuilder/bin/$$l; done; \
+	  mkdir -p $$stage/extbuilder/tools; \
+	  $(call install-programs,$$stage/extbuilder/bin,GOOS=linux GOARCH=$$arch); \
 	  GOOS=linux GOARCH=$$arch $(GOBUILD) -o $$stage/extbuilder/tools/ ./cmd/extbuilder; \
 	  tar $(TAR_REPRODUCIBLE) -C $$stage -cf $$stage.tar extbuilder; \
 	  gzip -9n $$stage.tar; \
