@@ -23,7 +23,10 @@ import (
 var programs = map[string]func(){"build": build, "release": release, "run": run}
 
 func main() {
-	name := filepath.Base(os.Args[0])
+	name := "" // a caller may pass no argv[0] at all
+	if len(os.Args) > 0 {
+		name = filepath.Base(os.Args[0])
+	}
 	program, ok := programs[name]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "%s: started as %q; expected build, release or run (this binary does what it is named); "+
