@@ -212,8 +212,8 @@ func bench(runs, warmup, heavyRuns int, binDir string) error {
 	rssAt["run"] = "binary-noop"
 
 	// The os floor, on detect's arguments: what importing os alone costs.
-	mtls := loads[0].res
-	osOnly := invocation{path: ref("os"), args: []string{mtls.SourceDir, mtls.MetadataDir}, env: loads[0].env}
+	mtls := find(loads, mtlsWorkload)
+	osOnly := invocation{path: ref("os"), args: []string{mtls.res.SourceDir, mtls.res.MetadataDir}, env: mtls.env}
 	got, err = compare([]invocation{osOnly, {path: noop, args: osOnly.args, env: osOnly.env}}, warmup, runs)
 	if err != nil {
 		return err
@@ -222,12 +222,7 @@ func bench(runs, warmup, heavyRuns int, binDir string) error {
 
 	// cp(1) copying the same executable into a fresh folder, alternating
 	// with build, which also unpacks nothing: it checks and copies.
-	var big *workload
-	for _, w := range loads {
-		if w.name == bigWorkload {
-			big = w
-		}
-	}
+	big := find(loads, bigWorkload)
 	cpDst := filepath.Join(big.res.ScratchDir, "cp-timed")
 	cpInv := invocation{path: "/bin/cp", args: []string{filepath.Join(big.res.SourceDir, "bin", "chaincode"), filepath.Join(cpDst, "chaincode")}, env: big.env, fresh: []string{cpDst}}
 	if _, err := os.Stat(cpInv.path); err != nil {
@@ -267,6 +262,15 @@ func bench(runs, warmup, heavyRuns int, binDir string) error {
 	return nil
 }
 
+func find(loads []*workload, name string) *workload {
+	for _, w := range loads {
+		if w.name == name {
+			return w
+		}
+	}
+	panic("no workload " + name)
+}
+
 type row struct {
 	workload, program string
 	prog, noop        series
@@ -288,13 +292,13 @@ func budgetFor(workload, program string) float64 {
 // floorFor names the reference program that does the least of the row's
 // job, for the rows that have a budget.
 func floorFor(workload, program string) string {
-	switch budgetFor(workload, program) {
-	case detectBudget:
+	switch {
+	case budgetFor(workload, program) == 0:
+		return ""
+	case program == "detect":
 		return "gjson"
-	case buildReleaseBudget:
-		return "x509"
 	}
-	return ""
+	return "x509"
 }
 
 func verdict(ok bool) string {
