@@ -480,5 +480,3 @@ func checkGoldenSet(t *testing.T, names map[string]bool) {
 		}
 	}
 }
-
-func firstLine(s string) string { line, _, _ := strings.Cut(s, "\n"); return line }
