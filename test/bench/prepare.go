@@ -38,15 +38,14 @@ func buildBinaries(root, bin, refs string) error {
 			return err
 		}
 	}
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", refs+string(filepath.Separator), "./test/bench/reference/...")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building the reference programs: %v: %s", err, strings.TrimSpace(string(msg)))
+	}
 	for _, r := range references {
-		out := filepath.Join(refs, r)
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", out, "./test/bench/reference/"+r)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building reference %s: %v: %s", r, err, strings.TrimSpace(string(msg)))
-		}
-		if err := rewrite(out); err != nil {
+		if err := rewrite(filepath.Join(refs, r)); err != nil {
 			return err
 		}
 	}
