@@ -5,23 +5,18 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN     ?= bin
 PKG     := github.com/extbuilder/extbuilder
-LDFLAGS := -s -w -X $(PKG)/pkg/cli.Version=$(VERSION)
+LDFLAGS := -s -w -X $(PKG)/internal/cli.Version=$(VERSION)
 # Static, reproducible binaries: no cgo, no build paths.
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 
-# The programs the peer runs. detect is a binary of its own, since the peer
-# runs it for every package; build, release and run are one binary
-# (./cmd/build does what it is started as): release and run are relative
-# symbolic links to build. internal/bindir lays out the tests' bin/ the same way.
+# The programs the peer runs: four static binaries, bin/<name> from
+# ./cmd/<name>. internal/bindir lays out the tests' bin/ the same way.
 PROGRAMS := detect build release run
-BINARIES := detect build
-LINKS    := release run
 
-# $(call install-programs,DIR[,GOOS=... GOARCH=...]): the programs into DIR,
-# as above. One subshell that stops at the first failure, so it serves as a
-# recipe line and inside dist's shell loop alike.
-install-programs = (set -e; mkdir -p $(1); $(2) $(GOBUILD) -o $(1)/ $(addprefix ./cmd/,$(BINARIES)); \
-	for l in $(LINKS); do ln -sfn build $(1)/$$l; done)
+# $(call install-programs,DIR[,GOOS=... GOARCH=...]): the programs into DIR.
+# One subshell that stops at the first failure, so it serves as a recipe
+# line and inside dist's shell loop alike.
+install-programs = (set -e; mkdir -p $(1); $(2) $(GOBUILD) -o $(1)/ $(addprefix ./cmd/,$(PROGRAMS)))
 
 .PHONY: all build test demo bench clean
 

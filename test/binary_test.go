@@ -170,12 +170,12 @@ var (
 	fakeccPath     string
 )
 
-// buildLaunchBinaries builds the stand-in chaincode of run's tests (cmd/build).
+// buildLaunchBinaries builds the stand-in chaincode of run's tests (cmd/run).
 func buildLaunchBinaries(t *testing.T) {
 	t.Helper()
 	launchBinsOnce.Do(func() {
 		fakeccPath = filepath.Join(filepath.Dir(builderDir), "fakecc")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", fakeccPath, "./cmd/build/testdata/fakecc")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", fakeccPath, "./cmd/run/testdata/fakecc")
 		cmd.Dir = ".."
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -187,7 +187,7 @@ func buildLaunchBinaries(t *testing.T) {
 	}
 }
 
-// fakeccRecord is the part of cmd/build/testdata/fakecc's record used here.
+// fakeccRecord is the part of cmd/run/testdata/fakecc's record used here.
 type fakeccRecord struct {
 	Pid        int
 	Args       []string

@@ -2,8 +2,8 @@
 package main
 
 import (
-	"github.com/extbuilder/extbuilder/pkg/cli"
-	"github.com/extbuilder/extbuilder/pkg/metadata"
+	"github.com/extbuilder/extbuilder/internal/cli"
+	"github.com/extbuilder/extbuilder/internal/metadata"
 )
 
 func main() {

@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/extbuilder/extbuilder/pkg/cli"
-	"github.com/extbuilder/extbuilder/pkg/coreyaml"
-	"github.com/extbuilder/extbuilder/pkg/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/cli"
+	"github.com/extbuilder/extbuilder/internal/coreyaml"
+	"github.com/extbuilder/extbuilder/internal/fsmsg"
 )
 
 // The entry Dockerfile.peer writes, and the default for operators.

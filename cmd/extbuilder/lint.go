@@ -5,8 +5,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/extbuilder/extbuilder/internal/cli"
 	"github.com/extbuilder/extbuilder/pkg/ccpackage"
-	"github.com/extbuilder/extbuilder/pkg/cli"
 	"github.com/extbuilder/extbuilder/pkg/connection"
 )
 

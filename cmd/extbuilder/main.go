@@ -8,7 +8,7 @@ import (
 	"os"
 	"sort"
 
-	"github.com/extbuilder/extbuilder/pkg/cli"
+	"github.com/extbuilder/extbuilder/internal/cli"
 )
 
 // command is one subcommand. Each lives in its own file and registers itself.

@@ -8,9 +8,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/extbuilder/extbuilder/internal/cli"
+	"github.com/extbuilder/extbuilder/internal/metadata"
 	"github.com/extbuilder/extbuilder/pkg/ccpackage"
-	"github.com/extbuilder/extbuilder/pkg/cli"
-	"github.com/extbuilder/extbuilder/pkg/metadata"
 )
 
 func init() {

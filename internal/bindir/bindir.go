@@ -1,8 +1,7 @@
 // Package bindir is the layout of the builder's bin/ folder, the one
-// `make build` makes: bin/detect and bin/build are binaries (./cmd/detect,
-// ./cmd/build), bin/release and bin/run are symbolic links to build, which
-// does what it is started as. The tests, the bench and the demo build their
-// bin/ folders with Build, so they run what the peer runs.
+// `make build` makes: four static binaries, bin/<name> built from
+// ./cmd/<name>. The tests, the bench and the demo build their bin/ folders
+// with Build, so they run what the peer runs.
 package bindir
 
 import (
@@ -16,16 +15,6 @@ import (
 // Names are the programs the peer runs: the first three at install, run at launch.
 var Names = []string{"detect", "build", "release", "run"}
 
-// Binaries are the programs built from ./cmd/<name>.
-var Binaries = []string{"detect", "build"}
-
-// Links are the programs that are symbolic links to LinkTarget.
-var Links = []string{"release", "run"}
-
-// LinkTarget is the binary that Links point to (a relative link, so the
-// folder can be copied or moved whole).
-const LinkTarget = "build"
-
 // Build builds bin/ from the module at root as `make build` does: static
 // (CGO_ENABLED=0), -trimpath, plus goFlags (e.g. "-ldflags", "-s -w").
 func Build(root, bin string, goFlags ...string) error {
@@ -34,23 +23,14 @@ func Build(root, bin string, goFlags ...string) error {
 	}
 	args := append([]string{"build", "-trimpath"}, goFlags...)
 	args = append(args, "-o", bin+string(filepath.Separator))
-	for _, b := range Binaries {
-		args = append(args, "./cmd/"+b)
+	for _, name := range Names {
+		args = append(args, "./cmd/"+name)
 	}
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	for _, p := range Links {
-		link := filepath.Join(bin, p)
-		if err := os.Remove(link); err != nil && !os.IsNotExist(err) {
-			return err
-		}
-		if err := os.Symlink(LinkTarget, link); err != nil {
-			return err
-		}
 	}
 	return nil
 }

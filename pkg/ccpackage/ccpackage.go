@@ -22,14 +22,14 @@ const (
 	CodeFile       = "code.tar.gz"     // outer archive: the source the peer unpacks
 	ConnectionFile = "connection.json" // code.tar.gz: service packages
 	// IndexesDir is where code.tar.gz keeps CouchDB index definitions, as
-	// pkg/couchdb expects them.
+	// internal/couchdb expects them.
 	IndexesDir = "META-INF/statedb/couchdb"
 	// DefaultExecutable is the executable of a binary package whose
 	// metadata.json has no path.
 	DefaultExecutable = "chaincode"
 )
 
-// maxMetadataBytes bounds metadata.json, as pkg/metadata does.
+// maxMetadataBytes bounds metadata.json, as internal/metadata does.
 const maxMetadataBytes = 64 << 10
 
 // Limits bound what reading a package may cost.

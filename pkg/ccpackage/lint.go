@@ -14,11 +14,11 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/extbuilder/extbuilder/internal/couchdb"
+	"github.com/extbuilder/extbuilder/internal/executable"
+	"github.com/extbuilder/extbuilder/internal/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/metadata"
 	"github.com/extbuilder/extbuilder/pkg/connection"
-	"github.com/extbuilder/extbuilder/pkg/couchdb"
-	"github.com/extbuilder/extbuilder/pkg/executable"
-	"github.com/extbuilder/extbuilder/pkg/fsmsg"
-	"github.com/extbuilder/extbuilder/pkg/metadata"
 )
 
 // Severity says whether a finding fails the package.

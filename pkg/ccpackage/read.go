@@ -15,8 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/extbuilder/extbuilder/pkg/fsmsg"
-	"github.com/extbuilder/extbuilder/pkg/metadata"
+	"github.com/extbuilder/extbuilder/internal/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/metadata"
 )
 
 // outerEntry is one member of the outer archive.

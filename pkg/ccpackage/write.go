@@ -19,11 +19,11 @@ import (
 	"github.com/otiai10/copy"
 	"github.com/tidwall/gjson"
 
+	"github.com/extbuilder/extbuilder/internal/couchdb"
+	"github.com/extbuilder/extbuilder/internal/executable"
+	"github.com/extbuilder/extbuilder/internal/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/metadata"
 	"github.com/extbuilder/extbuilder/pkg/connection"
-	"github.com/extbuilder/extbuilder/pkg/couchdb"
-	"github.com/extbuilder/extbuilder/pkg/executable"
-	"github.com/extbuilder/extbuilder/pkg/fsmsg"
-	"github.com/extbuilder/extbuilder/pkg/metadata"
 )
 
 // Spec describes a package to write. Paths are the operator's, as given.
@@ -331,7 +331,7 @@ func isELF(r io.ReaderAt) bool {
 }
 
 // indexMembers validates the index definitions in spec.Indexes with
-// pkg/couchdb, which reads them from a package's META-INF: the folder is
+// internal/couchdb, which reads them from a package's META-INF: the folder is
 // staged under a temporary META-INF/statedb/couchdb first. Messages name
 // the operator's files.
 func indexMembers(spec *Spec) ([]member, error) {

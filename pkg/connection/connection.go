@@ -15,8 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/extbuilder/extbuilder/pkg/check"
-	"github.com/extbuilder/extbuilder/pkg/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/check"
+	"github.com/extbuilder/extbuilder/internal/fsmsg"
 )
 
 // ConfigVariable holds the JSON object that templates are executed against.

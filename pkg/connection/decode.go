@@ -12,8 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/extbuilder/extbuilder/pkg/check"
-	"github.com/extbuilder/extbuilder/pkg/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/check"
+	"github.com/extbuilder/extbuilder/internal/fsmsg"
 )
 
 // Field names, in the order the peer's documentation lists them.

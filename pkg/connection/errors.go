@@ -3,7 +3,7 @@ package connection
 import (
 	"fmt"
 
-	"github.com/extbuilder/extbuilder/pkg/check"
+	"github.com/extbuilder/extbuilder/internal/check"
 )
 
 // Error is a problem with one field of connection.json.

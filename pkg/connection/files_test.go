@@ -126,7 +126,7 @@ func TestLoad(t *testing.T) {
 	t.Run("missing", func(t *testing.T) {
 		_, _, err := Load(filepath.Join(dir, "nope.json"), Options{})
 		e := fieldError(t, err, "", "file not found")
-		assert.Equal(t, "connection.json: file not found", e.Error(), "pkg/builder matches this problem text")
+		assert.Equal(t, "connection.json: file not found", e.Error(), "internal/builder matches this problem text")
 	})
 	t.Run("folder", func(t *testing.T) {
 		_, _, err := Load(dir, Options{File: "SOURCE_DIR/connection.json"})

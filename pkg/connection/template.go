@@ -10,7 +10,7 @@ import (
 	"text/template/parse"
 	"unicode/utf8"
 
-	"github.com/extbuilder/extbuilder/pkg/check"
+	"github.com/extbuilder/extbuilder/internal/check"
 )
 
 // parseConfig decodes CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG. An unset

@@ -4,7 +4,7 @@ import (
 	"crypto/x509"
 	"time"
 
-	"github.com/extbuilder/extbuilder/pkg/check"
+	"github.com/extbuilder/extbuilder/internal/check"
 )
 
 // validate checks the decoded values as the peer will use them. Fields left

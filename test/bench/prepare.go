@@ -20,7 +20,7 @@ import (
 // ldflags is set from -ldflags: `make bench` passes `make build`'s LDFLAGS,
 // so that what is measured is what is shipped. The rest of `make build`'s
 // flags (CGO_ENABLED=0 -trimpath) are fixed here.
-var ldflags = "-s -w -X github.com/extbuilder/extbuilder/pkg/cli.Version=bench"
+var ldflags = "-s -w -X github.com/extbuilder/extbuilder/internal/cli.Version=bench"
 
 // references are the programs under test/bench/reference, built like the
 // builder's: the no-op that every timing is a ratio to, and floors, the
@@ -33,7 +33,7 @@ func buildBinaries(root, bin, refs string) error {
 	if err := bindir.Build(root, bin, "-ldflags", ldflags); err != nil {
 		return err
 	}
-	for _, p := range bindir.Binaries {
+	for _, p := range bindir.Names {
 		if err := rewrite(filepath.Join(bin, p)); err != nil {
 			return err
 		}

@@ -73,7 +73,7 @@ var demos = []demo{
 		label: "fakecc_1.0",
 		// The stand-in chaincode of run's tests: it reads its settings
 		// as the Go shim does and dials the peer over TLS.
-		chaincode: "github.com/extbuilder/extbuilder/cmd/build/testdata/fakecc",
+		chaincode: "github.com/extbuilder/extbuilder/cmd/run/testdata/fakecc",
 		// Its own settings: block with no SIGTERM handler, as a Go
 		// chaincode does by default, and record what it was given.
 		env: []string{"FAKECC_MODE=wait", "FAKECC_RECORD=$WORK/fakecc-record.json"},

@@ -9,10 +9,8 @@ import (
 	"debug/elf"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 
@@ -47,34 +45,21 @@ func runMake(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-// programs returns the Makefile's PROGRAMS, after checking that its layout
-// of bin/ (BINARIES, and LINKS as links to build) is internal/bindir's, the
-// one the other tests run.
+// programs returns the Makefile's PROGRAMS, after checking that they are
+// internal/bindir's, the programs the other tests run.
 func programs(t *testing.T) []string {
 	t.Helper()
-	vars := map[string][]string{}
-	for _, v := range []string{"PROGRAMS", "BINARIES", "LINKS"} {
-		out, err := runMake(t, "-s", "--eval", "print-var: ; @echo $("+v+")", "print-var")
-		require.NoError(t, err, out)
-		vars[v] = strings.Fields(out)
-	}
-	require.Equal(t, bindir.Names, vars["PROGRAMS"], "PROGRAMS in the Makefile")
-	require.Equal(t, bindir.Binaries, vars["BINARIES"], "BINARIES in the Makefile")
-	require.Equal(t, bindir.Links, vars["LINKS"], "LINKS in the Makefile")
-	return vars["PROGRAMS"]
+	out, err := runMake(t, "-s", "--eval", "print-var: ; @echo $(PROGRAMS)", "print-var")
+	require.NoError(t, err, out)
+	require.Equal(t, bindir.Names, strings.Fields(out), "PROGRAMS in the Makefile")
+	return bindir.Names
 }
 
 // requireProgram checks one program of a builder's bin/ as an archive or
-// image layer holds it: a binary is a regular file, mode 0755, a static
-// ELF executable for goarch that prints version; a link is a relative
-// symbolic link to bindir.LinkTarget.
+// image layer holds it: a regular file (never a link), mode 0755, a static
+// ELF executable for goarch that prints version.
 func requireProgram(t *testing.T, name string, hdr *tar.Header, data []byte, goarch, version string) {
 	t.Helper()
-	if slices.Contains(bindir.Links, path.Base(name)) {
-		require.Equal(t, byte(tar.TypeSymlink), hdr.Typeflag, "%s is not a symbolic link", name)
-		require.Equal(t, bindir.LinkTarget, hdr.Linkname, "%s: link target", name)
-		return
-	}
 	require.Equal(t, byte(tar.TypeReg), hdr.Typeflag, "%s is not a regular file", name)
 	assert.Equal(t, int64(0o755), hdr.Mode&0o777, "%s mode", name)
 	requireStaticELF(t, name, data, goarch)
@@ -156,7 +141,7 @@ type listEntry struct {
 
 // listEntries reads the block list under the "externalBuilders:" line of a
 // core.yaml laid out like Fabric's (every entry starting "- name: ").
-// Deliberately simple, and independent of pkg/coreyaml.
+// Deliberately simple, and independent of internal/coreyaml.
 func listEntries(t *testing.T, text string) []listEntry {
 	t.Helper()
 	ls := strings.Split(text, "\n")

@@ -21,7 +21,7 @@ const (
 // listed, Fabric's indentation and comments).
 func fabricCoreYAML(t *testing.T) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "pkg", "coreyaml", "testdata", "core-3.1.yaml"))
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "internal", "coreyaml", "testdata", "core-3.1.yaml"))
 	require.NoError(t, err)
 	return b
 }

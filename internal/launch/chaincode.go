@@ -15,7 +15,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/extbuilder/extbuilder/pkg/check"
+	"github.com/extbuilder/extbuilder/internal/check"
 )
 
 // ChaincodeFile is the name of the file the peer writes into RUN_METADATA_DIR.

@@ -17,8 +17,8 @@ import (
 	"github.com/otiai10/copy"
 	"github.com/tidwall/gjson"
 
-	"github.com/extbuilder/extbuilder/pkg/check"
-	"github.com/extbuilder/extbuilder/pkg/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/check"
+	"github.com/extbuilder/extbuilder/internal/fsmsg"
 )
 
 // Where packages keep indexes: Fabric's META-INF layout, and the metadata/

@@ -10,7 +10,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/extbuilder/extbuilder/pkg/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/fsmsg"
 )
 
 // target is what an ELF header says about the machine a file runs on.

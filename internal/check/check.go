@@ -1,5 +1,5 @@
 // Package check holds the checks that connection.json (pkg/connection) and
-// chaincode.json (pkg/launch) share: host:port addresses and TLS material in
+// chaincode.json (internal/launch) share: host:port addresses and TLS material in
 // PEM. A check returns a *Finding saying what was expected and what was
 // found; the caller names the file and the field. Findings never quote PEM.
 package check

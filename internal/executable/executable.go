@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"unicode"
 
-	"github.com/extbuilder/extbuilder/pkg/check"
-	"github.com/extbuilder/extbuilder/pkg/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/check"
+	"github.com/extbuilder/extbuilder/internal/fsmsg"
 )
 
 // Error is a problem with the executable or with the path naming it. It

@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/extbuilder/extbuilder/pkg/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/fsmsg"
 )
 
 // Names of the files run writes into RUN_METADATA_DIR, which the peer

@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// Version is stamped at link time: -ldflags "-X .../pkg/cli.Version=v1.2.3".
+// Version is stamped at link time: -ldflags "-X .../internal/cli.Version=v1.2.3".
 var Version = "dev"
 
 // Exit codes shared by the programs.

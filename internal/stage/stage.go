@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/extbuilder/extbuilder/pkg/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/fsmsg"
 )
 
 // Dir is a staging folder for one output folder.

@@ -15,7 +15,7 @@ import (
 )
 
 // These tests run the supervisor in-process with shell scripts as the
-// chaincode; cmd/build's run tests cover the real binary with real signals.
+// chaincode; cmd/run's tests cover the real binary with real signals.
 
 // output collects the chaincode's lines and run's own in one buffer, the
 // way they share run's stderr. Run serializes the calls.

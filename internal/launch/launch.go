@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/extbuilder/extbuilder/pkg/executable"
+	"github.com/extbuilder/extbuilder/internal/executable"
 )
 
 // ExecutableFile is the name build gives the chaincode in BUILD_OUTPUT_DIR.

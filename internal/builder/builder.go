@@ -11,11 +11,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/extbuilder/extbuilder/internal/couchdb"
+	"github.com/extbuilder/extbuilder/internal/executable"
+	"github.com/extbuilder/extbuilder/internal/metadata"
+	"github.com/extbuilder/extbuilder/internal/stage"
 	"github.com/extbuilder/extbuilder/pkg/connection"
-	"github.com/extbuilder/extbuilder/pkg/couchdb"
-	"github.com/extbuilder/extbuilder/pkg/executable"
-	"github.com/extbuilder/extbuilder/pkg/metadata"
-	"github.com/extbuilder/extbuilder/pkg/stage"
 )
 
 // ConnectionFile is connection.json's name in the package and in BUILD_OUTPUT_DIR.
