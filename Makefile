@@ -38,7 +38,7 @@ demo: build
 clean:
 	rm -rf $(BIN) dist
 
-# --- Speed and hostile input (README: "Performance and hostile input") ---
+# --- Speed and hostile input (docs/performance.md) ---
 # bench builds the programs with LDFLAGS into a temporary folder and prints
 # every figure next to its budget (MET/MISSED, never a failure).
 bench:
@@ -61,7 +61,7 @@ fuzz:
 	  done; \
 	  if [ -n "$$failed" ]; then echo "fuzz: failures in:$$failed"; exit 1; fi
 
-# --- Peer image and release archives (README: "Peer image", "Release archives") ---
+# --- Peer image and release archives (docs/peer-image.md) ---
 # Both build static Linux binaries whatever the host, with the same flags as
 # `build`: PROGRAMS go to bin/, the operator tool extbuilder to tools/.
 
