@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -184,5 +185,38 @@ func TestRunRefusesBeforeStarting(t *testing.T) {
 			left, _ := os.ReadDir(l.cfg.MetadataDir)
 			assert.Len(t, left, 1, "no TLS file left behind")
 		})
+	}
+}
+
+func TestRunsOwnLineNeverLandsInsideAChaincodeLine(t *testing.T) {
+	// The chaincode has written half a line when run logs the signal it
+	// passes on; the half line waits for its end, run's line goes out whole.
+	l := newScriptLaunch(t, "#!/bin/sh\nexec 2>/dev/null # no \"Terminated\" from the shell when sleep gets SIGTERM\ntrap 'echo end; exit 0' TERM\nprintf begin-\necho up > \"$MARKER\"\nwhile :; do sleep 0.05; done\n", noTLSJSON())
+	stop := make(chan os.Signal, 1)
+	l.cfg.Stop = stop
+	done := l.runAsync()
+	waitFile(t, l.marker)
+	stop <- syscall.SIGTERM
+	exit := waitExit(t, done)
+	assert.Equal(t, 0, exit.Code, exit.Reason)
+	lines := l.out.lines()
+	require.Len(t, lines, 2, "%q", lines)
+	assert.True(t, strings.HasPrefix(lines[0], "run: received SIGTERM; passing it to the chaincode"), lines[0])
+	assert.Equal(t, "begin-end", lines[1])
+}
+
+func TestRunPassesEveryLineWrittenBeforeTheChaincodeExits(t *testing.T) {
+	// 1.3 MB, twenty times what the pipe holds, written just before exit:
+	// run drains the pipe after the chaincode has ended.
+	const n = 200000
+	l := newScriptLaunch(t, fmt.Sprintf("#!/bin/sh\nseq 1 %d\nseq 1 %d >&2\n", n, n), noTLSJSON())
+	exit := waitExit(t, l.runAsync())
+	require.Equal(t, 0, exit.Code, exit.Reason)
+	lines := l.out.lines()
+	require.Len(t, lines, 2*n)
+	for i, line := range lines {
+		if want := strconv.Itoa(i%n + 1); line != want {
+			t.Fatalf("line %d is %q, expected %q", i, line, want)
+		}
 	}
 }

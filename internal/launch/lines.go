@@ -13,59 +13,99 @@ import (
 // reading, so a chaincode that keeps writing would block on a full pipe.
 const MaxLine = bufio.MaxScanTokenSize - 1
 
-// lineWriter passes what it is given on to out as whole lines, one Write
-// per line, cutting lines longer than max (at a UTF-8 character boundary
-// when the text is UTF-8). If out fails, later output is discarded rather
-// than blocking the chaincode.
+// lineWriter passes the chaincode's output on to out as whole lines,
+// cutting lines longer than max (at a UTF-8 character boundary when the
+// text is UTF-8). The complete lines of one read go out in one Write: one
+// system call per read, not per line, is what makes forwarding cost about
+// what the pipe itself costs. A Write never holds part of a line, so run's
+// own lines, written between two Writes, never land inside one. If out
+// fails, later output is discarded rather than blocking the chaincode.
 type lineWriter struct {
-	out     io.Writer
-	max     int
-	pending []byte
-	line    []byte
-	err     error // first error from out; output is discarded after it
+	out  io.Writer
+	max  int
+	buf  []byte // buf[:n] is the start of a line not yet complete
+	n    int
+	line []byte // a cut piece and its newline
+	err  error  // first error from out; output is discarded after it
 }
 
 func newLineWriter(out io.Writer, max int) *lineWriter {
-	return &lineWriter{out: out, max: max}
+	// A pipe holds 64 KiB: one read of a full pipe fits beside the
+	// longest incomplete line kept (max bytes).
+	return &lineWriter{out: out, max: max, buf: make([]byte, max+64*1024)}
 }
 
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.pending = append(w.pending, p...)
-	start := 0
+// ReadFrom reads r into the buffer until r ends, passing lines on as they
+// complete, then passes on a last line that has no newline.
+func (w *lineWriter) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
 	for {
-		rest := w.pending[start:]
+		n, err := r.Read(w.buf[w.n:])
+		total += int64(n)
+		w.n += n
+		w.process()
+		if err != nil {
+			w.Flush()
+			if err == io.EOF {
+				err = nil
+			}
+			return total, err
+		}
+	}
+}
+
+// Write passes on the complete lines of p and keeps the rest for later.
+func (w *lineWriter) Write(p []byte) (int, error) {
+	for q := p; len(q) > 0; {
+		n := copy(w.buf[w.n:], q)
+		w.n += n
+		q = q[n:]
+		w.process()
+	}
+	return len(p), nil
+}
+
+// process writes the complete lines in buf, cutting lines longer than max,
+// and moves what is left, less than max bytes, to the start of buf.
+func (w *lineWriter) process() {
+	data := w.buf[:w.n]
+	start := 0 // where the current line starts
+	batch := 0 // where the complete lines not yet written start
+	for {
+		rest := data[start:]
 		// A newline right after max bytes still ends a line of max bytes.
 		if i := bytes.IndexByte(rest[:min(len(rest), w.max+1)], '\n'); i >= 0 {
-			w.emit(rest[:i])
 			start += i + 1
 			continue
 		}
-		if len(rest) > w.max {
-			n := cutPoint(rest, w.max)
-			w.emit(rest[:n])
-			start += n
-			continue
+		if len(rest) <= w.max {
+			break
 		}
-		break
+		w.write(data[batch:start])
+		n := cutPoint(rest, w.max)
+		w.line = append(append(w.line[:0], rest[:n]...), '\n')
+		w.write(w.line)
+		start += n
+		batch = start
 	}
-	w.pending = append(w.pending[:0], w.pending[start:]...)
-	return len(p), nil
+	w.write(data[batch:start])
+	w.n = copy(w.buf, data[start:])
 }
 
 // Flush passes on a last line that has no newline.
 func (w *lineWriter) Flush() {
-	if len(w.pending) > 0 {
-		w.emit(w.pending)
-		w.pending = w.pending[:0]
+	if w.n > 0 {
+		w.buf[w.n] = '\n' // w.n <= max < len(buf)
+		w.write(w.buf[:w.n+1])
+		w.n = 0
 	}
 }
 
-func (w *lineWriter) emit(line []byte) {
-	if w.err != nil {
+func (w *lineWriter) write(p []byte) {
+	if w.err != nil || len(p) == 0 {
 		return
 	}
-	w.line = append(append(w.line[:0], line...), '\n')
-	_, w.err = w.out.Write(w.line)
+	_, w.err = w.out.Write(p)
 }
 
 // cutPoint returns where to cut b, at most max bytes in: before the
@@ -76,4 +116,9 @@ func cutPoint(b []byte, max int) int {
 		n--
 	}
 	return n
+}
+
+// forward passes the chaincode's output from r on to out until r ends.
+func forward(r io.Reader, out io.Writer) {
+	newLineWriter(out, MaxLine).ReadFrom(r)
 }

@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -33,11 +36,106 @@ func TestLineWriterPassesWholeLines(t *testing.T) {
 	out := &writes{}
 	w := newLineWriter(out, 10)
 	feed(w, "hel", "lo\nwor", "ld\n\nlast")
-	assert.Equal(t, []string{"hello\n", "world\n", "\n"}, out.calls, "a partial line waits for its end")
+	assert.Equal(t, []string{"hello\n", "world\n\n"}, out.calls, "a partial line waits for its end")
 	w.Flush()
-	assert.Equal(t, []string{"hello\n", "world\n", "\n", "last\n"}, out.calls)
+	assert.Equal(t, []string{"hello\n", "world\n\n", "last\n"}, out.calls)
 	w.Flush()
-	assert.Len(t, out.calls, 4, "nothing left to flush")
+	assert.Len(t, out.calls, 3, "nothing left to flush")
+}
+
+func TestLineWriterBatchesTheCompleteLinesOfARead(t *testing.T) {
+	out := &writes{}
+	w := newLineWriter(out, MaxLine)
+	line := strings.Repeat("x", 99) + "\n"
+	chunk := strings.Repeat(line, 600) + "partial" // 60 KB: one read of a full pipe
+	feed(w, chunk)
+	require.Len(t, out.calls, 1, "600 lines, one write")
+	assert.Equal(t, strings.Repeat(line, 600), out.calls[0])
+	feed(w, " line\n")
+	assert.Equal(t, "partial line\n", out.calls[1])
+}
+
+// chunks reads out its chunks one Read at a time, then returns err.
+type chunks struct {
+	parts []string
+	err   error
+}
+
+func (c *chunks) Read(p []byte) (int, error) {
+	if len(c.parts) == 0 {
+		return 0, c.err
+	}
+	n := copy(p, c.parts[0])
+	c.parts[0] = c.parts[0][n:]
+	if c.parts[0] == "" {
+		c.parts = c.parts[1:]
+	}
+	return n, nil
+}
+
+func TestForwardPassesTheLastLinesWhenTheOutputEnds(t *testing.T) {
+	for _, end := range []error{io.EOF, os.ErrDeadlineExceeded} {
+		out := &writes{}
+		forward(&chunks{parts: []string{"one\ntw", "o\nthree"}, err: end}, out)
+		assert.Equal(t, []string{"one\n", "two\n", "three\n"}, out.calls, "after %v", end)
+	}
+}
+
+// TestLineWriterKeepsEveryByteInWholeLines feeds random lines in random
+// chunks and checks the guarantees: every Write is whole lines, no line is
+// longer than max, cuts fall between UTF-8 characters, and the lines put
+// back together are the input.
+func TestLineWriterKeepsEveryByteInWholeLines(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const max = 300
+	for round := range 200 {
+		var in strings.Builder
+		for range rng.IntN(40) {
+			n := rng.IntN(3 * max)
+			for in.Len() < n {
+				in.WriteString([]string{"a", "é", "€", "𝄞", "\n"}[rng.IntN(5)])
+			}
+			in.WriteString("\n")
+		}
+		text := in.String()
+		out := &writes{}
+		w := newLineWriter(out, max)
+		for rest := text; len(rest) > 0; {
+			n := min(len(rest), 1+rng.IntN(2*max))
+			feed(w, rest[:n])
+			rest = rest[n:]
+		}
+		w.Flush()
+		var got strings.Builder
+		for _, c := range out.calls {
+			require.True(t, strings.HasSuffix(c, "\n"), "round %d: a write ends inside a line: %q", round, c)
+			got.WriteString(c)
+		}
+		var rebuilt strings.Builder
+		for _, line := range strings.SplitAfter(got.String(), "\n") {
+			require.LessOrEqual(t, len(strings.TrimSuffix(line, "\n")), max, "round %d", round)
+			require.True(t, utf8.ValidString(line), "round %d: cut inside a character: %q", round, line)
+			rebuilt.WriteString(line)
+		}
+		// The output is the input with newlines added, each after a piece
+		// that a cut ended (within a character's length of max).
+		o, lineLen := rebuilt.String(), 0
+		for i := 0; i < len(text); o = o[1:] {
+			require.NotEmpty(t, o, "round %d: output ends early", round)
+			if o[0] == text[i] {
+				i++
+				lineLen++
+				if o[0] == '\n' {
+					lineLen = 0
+				}
+				continue
+			}
+			require.Equal(t, byte('\n'), o[0], "round %d: output differs from the input", round)
+			require.Greater(t, lineLen, max-utf8.UTFMax, "round %d: newline added before max", round)
+			lineLen = 0
+		}
+		assert.Empty(t, o, "round %d: output longer than the input", round)
+	}
 }
 
 func TestLineWriterCutsLongLines(t *testing.T) {

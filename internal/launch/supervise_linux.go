@@ -104,19 +104,10 @@ func (s *supervisor) run() (Exit, error) {
 		return Exit{}, &Error{File: ExecutableFile, Problem: "cannot be started: " + startError(err)}
 	}
 
-	lines := newLineWriter(s.out, MaxLine)
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
-		buf := make([]byte, 32*1024)
-		for {
-			n, err := pr.Read(buf)
-			lines.Write(buf[:n])
-			if err != nil {
-				lines.Flush()
-				return
-			}
-		}
+		forward(pr, s.out)
 	}()
 
 	var (
