@@ -73,6 +73,9 @@ var installCases = []installCase{
 		tls: true, serverName: "localhost"}},
 	{name: "couchdb-meta-inf", want: peerView{address: "asset-transfer-ledger-queries:9999", dialTimeout: 10 * time.Second, indexes: 2}},
 	{name: "couchdb-docs-layout", want: peerView{address: "marbles-cc:9999", dialTimeout: 10 * time.Second, indexes: 2}},
+	// Subfolders of indexes/ and a definition without .json: the peer
+	// deploys them (getIndexInfo, core/ledger/kvledger/txmgmt/privacyenabledstate).
+	{name: "couchdb-subfolders", want: peerView{address: "asset-cc:9999", dialTimeout: 10 * time.Second, indexes: 4}},
 
 	{name: "missing-connection-json", failing: "build"},
 	{name: "malformed-json", failing: "build"},
@@ -438,8 +441,11 @@ func checkIndexes(t *testing.T, c installCase, in *installed) {
 	}
 }
 
-// sourceIndexes lists the *.json index files of a package source by
-// collection, from both layouts.
+// sourceIndexes lists the index definitions of a package source by
+// collection, from both layouts, as the peer would select them from
+// META-INF/ (see peersim.CouchDBIndexes): any file below an indexes/ folder,
+// subfolders included, that holds a JSON object (anything else the peer
+// would pass to CouchDB, which refuses it).
 func sourceIndexes(src string) (map[string]map[string][]byte, error) {
 	out := map[string]map[string][]byte{}
 	for _, base := range []string{"META-INF/statedb/couchdb", "metadata/statedb/couchdb"} {
@@ -448,16 +454,17 @@ func sourceIndexes(src string) (map[string]map[string][]byte, error) {
 			if os.IsNotExist(err) {
 				return filepath.SkipDir
 			}
-			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
+			if err != nil || d.IsDir() {
 				return err
 			}
 			rel, _ := filepath.Rel(root, p)
 			parts := strings.Split(filepath.ToSlash(rel), "/")
-			coll := ""
+			coll, name := "", ""
 			switch {
-			case len(parts) == 2 && parts[0] == "indexes":
-			case len(parts) == 4 && parts[0] == "collections" && parts[2] == "indexes":
-				coll = parts[1]
+			case len(parts) >= 2 && parts[0] == "indexes":
+				name = path.Join(parts[1:]...)
+			case len(parts) >= 4 && parts[0] == "collections" && parts[2] == "indexes":
+				coll, name = parts[1], path.Join(parts[3:]...)
 			default:
 				return nil
 			}
@@ -465,10 +472,14 @@ func sourceIndexes(src string) (map[string]map[string][]byte, error) {
 			if err != nil {
 				return err
 			}
+			var def map[string]any
+			if json.Unmarshal(data, &def) != nil {
+				return nil
+			}
 			if out[coll] == nil {
 				out[coll] = map[string][]byte{}
 			}
-			out[coll][path.Base(rel)] = data
+			out[coll][name] = data
 			return nil
 		})
 		if err != nil {

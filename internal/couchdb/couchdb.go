@@ -49,9 +49,10 @@ type Error struct {
 
 func (e *Error) Error() string { return e.File + ": " + e.Problem }
 
-// Collect finds and validates the index definitions under sourceDir. Files
-// under statedb/ that are not index definitions are reported through warn
-// and left out.
+// Collect finds and validates the index definitions under sourceDir,
+// selected as the peer selects them (see indexDest). Files under statedb/
+// that the peer would not deploy, or that are not index definitions, are
+// reported through warn and left out.
 func Collect(sourceDir string, warn func(format string, a ...any)) ([]Index, error) {
 	var found []Index
 	byDest := map[string]string{}
@@ -64,15 +65,26 @@ func Collect(sourceDir string, warn func(format string, a ...any)) ([]Index, err
 			if err != nil {
 				return &Error{File: rel, Problem: "cannot read: " + fsmsg.Reason(err).Error()}
 			}
-			dest, isIndex := indexDest(strings.TrimPrefix(rel, root+"/"))
+			below := strings.TrimPrefix(rel, root+"/")
+			dest, isIndex := indexDest(below)
 			if err := checkType(rel, e, isIndex); err != nil || e.IsDir() {
 				return err
 			}
+			if err := checkDeployable(rel, below, isIndex); err != nil {
+				return err
+			}
 			if !isIndex {
-				warn("%s: not copied: only couchdb/indexes/*.json and couchdb/collections/<name>/indexes/*.json are index definitions", rel)
+				warn("%s: not copied: the peer deploys only files below couchdb/indexes/ and couchdb/collections/<name>/indexes/", rel)
 				return nil
 			}
 			data, err := readIndex(p, rel)
+			if err != nil && path.Ext(rel) != ".json" {
+				// The peer hands every file of an index folder to CouchDB,
+				// whatever its name; one that is no index definition (a
+				// README, .gitkeep) is refused there, so nothing is lost.
+				warn("%s: not copied: not a CouchDB index definition (the peer would pass it to CouchDB, which would refuse it)", rel)
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -90,20 +102,52 @@ func Collect(sourceDir string, warn func(format string, a ...any)) ([]Index, err
 	return found, nil
 }
 
-// indexDest maps a path below statedb/ to its place below couchdb/.
+// indexDest maps a file below statedb/ to its place below couchdb/ when the
+// peer would deploy it. That is the peer's rule (Fabric's getIndexInfo in
+// core/ledger/kvledger/txmgmt/privacyenabledstate, fed by
+// ccprovider.ExtractFileEntries): any file in couchdb/indexes/ or in
+// couchdb/collections/<name>/indexes/, subfolders included, whatever its name.
 func indexDest(rel string) (string, bool) {
 	parts := strings.Split(rel, "/")
-	if len(parts) < 2 || parts[0] != "couchdb" || path.Ext(rel) != ".json" {
+	if len(parts) < 3 || parts[0] != "couchdb" {
 		return "", false
 	}
 	parts = parts[1:]
 	switch {
-	case len(parts) == 2 && parts[0] == "indexes":
-	case len(parts) == 4 && parts[0] == "collections" && parts[2] == "indexes":
+	case parts[0] == "indexes":
+	case len(parts) >= 4 && parts[0] == "collections" && parts[2] == "indexes":
 	default:
 		return "", false
 	}
 	return path.Join(parts...), true
+}
+
+// collectionName is the form Fabric allows for collection names (its
+// AllowedCharsCollectionName); an index for any other name is never created.
+func collectionName(name string) bool {
+	for _, c := range []byte(name) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// checkDeployable refuses index files that the peer would mishandle: an
+// index for a collection name no collection can have (the peer logs an
+// error and creates nothing), and indexes in a folder such as couchdb2/,
+// which the peer deploys too because it matches the folder name by prefix.
+func checkDeployable(rel, below string, isIndex bool) error {
+	parts := strings.Split(below, "/")
+	if isIndex && parts[1] == "collections" && !collectionName(parts[2]) {
+		return &Error{File: rel, Problem: fmt.Sprintf("expected a collection name of letters, digits, '_' and '-', found %s; the peer would create no index for it", check.Quote(parts[2]))}
+	}
+	if parts[0] != "couchdb" && strings.HasPrefix(parts[0], "couchdb") {
+		if _, deployed := indexDest("couchdb/" + strings.Join(parts[1:], "/")); deployed {
+			return &Error{File: rel, Problem: fmt.Sprintf("expected index definitions in statedb/couchdb/, found them in the folder %s, which the peer would deploy as well because it matches the name by prefix; hint: move them to statedb/couchdb/ or remove them", check.Quote(parts[0]))}
+		}
+	}
+	return nil
 }
 
 // checkType refuses links and special files, and a file standing where an

@@ -64,6 +64,52 @@ func TestCollectBothLayouts(t *testing.T) {
 	}
 }
 
+// The peer deploys every file of an index folder, subfolders included,
+// whatever its name: Fabric's ccprovider.ExtractFileEntries groups the
+// release folder's files by folder and getIndexInfo (core/ledger/kvledger/
+// txmgmt/privacyenabledstate) keeps a folder when its fourth part is
+// "indexes", or its fourth "collections" and its sixth "indexes".
+func TestCollectAsThePeerSelects(t *testing.T) {
+	src := t.TempDir()
+	write(t, src, "META-INF/statedb/couchdb/indexes/v2/owner.json", index)
+	write(t, src, "META-INF/statedb/couchdb/indexes/a/b/deep.json", index)
+	write(t, src, "META-INF/statedb/couchdb/indexes/byColor", index) // no .json: the peer deploys it all the same
+	write(t, src, "META-INF/statedb/couchdb/indexes/.gitkeep", "")
+	write(t, src, "META-INF/statedb/couchdb/collections/private_1/indexes/v1/byPrice.json", index)
+	write(t, src, "META-INF/statedb/couchdb/collections/private_1/notes.json", index) // not in indexes/: ignored by the peer
+	write(t, src, "metadata/statedb/couchdb/indexes/old/bySize.json", index)
+
+	ix, warnings, err := collect(t, src)
+	require.NoError(t, err)
+	var dests []string
+	for _, i := range ix {
+		dests = append(dests, i.Dest)
+	}
+	sort.Strings(dests)
+	assert.Equal(t, []string{
+		"collections/private_1/indexes/v1/byPrice.json",
+		"indexes/a/b/deep.json",
+		"indexes/byColor",
+		"indexes/old/bySize.json",
+		"indexes/v2/owner.json",
+	}, dests)
+	sort.Strings(warnings)
+	assert.Equal(t, []string{
+		"META-INF/statedb/couchdb/collections/private_1/notes.json: not copied: the peer deploys only files below couchdb/indexes/ and couchdb/collections/<name>/indexes/",
+		"META-INF/statedb/couchdb/indexes/.gitkeep: not copied: not a CouchDB index definition (the peer would pass it to CouchDB, which would refuse it)",
+	}, warnings)
+
+	out := t.TempDir()
+	require.NoError(t, Write(ix, out))
+	rel := t.TempDir()
+	require.NoError(t, Release(out, rel))
+	for _, p := range dests {
+		data, err := os.ReadFile(filepath.Join(rel, ReleaseDir, p))
+		require.NoError(t, err, p)
+		assert.JSONEq(t, index, string(data))
+	}
+}
+
 func TestCollectNone(t *testing.T) {
 	ix, warnings, err := collect(t, t.TempDir())
 	require.NoError(t, err)
@@ -120,6 +166,20 @@ func TestCollectRefuses(t *testing.T) {
 		{"sort order not a string", func(src string) {
 			write(t, src, "META-INF/statedb/couchdb/indexes/bad.json", `{"index":{"fields":[{"b":{"c":"asc"}}]}}`)
 		}, `META-INF/statedb/couchdb/indexes/bad.json: index.fields[0]: expected a field name or {"<field>": "asc" or "desc"}, found an object as the sort order`},
+		// Fabric allows collection names of [A-Za-z0-9_-]+ (ccmetadata's
+		// AllowedCharsCollectionName); HandleChaincodeDeploy logs an error
+		// and creates nothing for an index of any other collection.
+		{"collection name no collection can have", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/collections/my coll/indexes/a.json", index)
+		}, `META-INF/statedb/couchdb/collections/my coll/indexes/a.json: expected a collection name of letters, digits, '_' and '-', found "my coll"; the peer would create no index for it`},
+		// ExtractFileEntries matches META-INF/statedb/couchdb as a prefix of
+		// the file name, so statedb/couchdb2/indexes/ is deployed too.
+		{"index folder beside couchdb", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb2/indexes/a.json", index)
+		}, `META-INF/statedb/couchdb2/indexes/a.json: expected index definitions in statedb/couchdb/, found them in the folder "couchdb2", which the peer would deploy as well because it matches the name by prefix; hint: move them to statedb/couchdb/ or remove them`},
+		{"invalid index in a subfolder", func(src string) {
+			write(t, src, "META-INF/statedb/couchdb/indexes/v2/bad.json", `{"index":`)
+		}, "META-INF/statedb/couchdb/indexes/v2/bad.json: expected a JSON index definition, found malformed JSON"},
 		{"too large", func(src string) {
 			write(t, src, "META-INF/statedb/couchdb/indexes/big.json", index+string(make([]byte, maxIndexSize)))
 		}, "META-INF/statedb/couchdb/indexes/big.json: expected an index definition of at most 1048576 bytes, found more"},

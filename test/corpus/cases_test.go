@@ -310,6 +310,15 @@ func corpusCases() []corpusCase {
 			src: withConn(plainConn, file{name: indexes + "byOwner.json", body: indexDef},
 				file{name: "metadata/statedb/couchdb/indexes/byOwner.json", body: indexDef}),
 			want: []string{"byOwner.json"}},
+		// The peer would create no index for a collection name Fabric never
+		// allows (HandleChaincodeDeploy), and deploys couchdb2/ as if it were
+		// couchdb/ (ExtractFileEntries matches by prefix).
+		{name: "index-collection-name-invalid", why: "an index for a collection named with a space", program: "build",
+			src:  withConn(plainConn, file{name: "META-INF/statedb/couchdb/collections/my coll/indexes/byOwner.json", body: indexDef}),
+			want: []string{"collection name", "my coll"}},
+		{name: "index-folder-beside-couchdb", why: "indexes in META-INF/statedb/couchdb2/, which the peer deploys too", program: "build",
+			src:  withConn(plainConn, file{name: "META-INF/statedb/couchdb2/indexes/byOwner.json", body: indexDef}),
+			want: []string{"couchdb2", "prefix"}},
 		{name: "index-symlink-out", why: "an index file that is a planted symbolic link to a file outside", program: "build",
 			src: withConn(plainConn), plant: symlink(src, indexes+"byOwner.json", "/etc/hostname"), want: []string{indexes + "byOwner.json"}},
 		{name: "index-statedb-symlink", why: "META-INF/statedb is a planted symbolic link to another folder", program: "build",

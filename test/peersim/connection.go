@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -162,50 +164,52 @@ func (s *ServerInfo) ClientTLSConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
-// CouchDBIndexes lists the index files the peer deploys from a release
-// folder, by collection ("" for the channel's own indexes): the *.json files
-// of statedb/couchdb/indexes and statedb/couchdb/collections/<c>/indexes.
-// Anything else in the release folder is not an index to the peer.
+// CouchDBIndexes lists the files the peer deploys to CouchDB from a release
+// folder, by collection ("" for the chaincode's own indexes), each named by
+// its path below its indexes/ folder. It follows the peer: the release
+// folder is archived under META-INF/ (externalbuilder.MetadataProvider),
+// files whose names start with META-INF/statedb/couchdb are grouped by
+// folder (ccprovider.ExtractFileEntries), and a folder is deployed when its
+// fourth part is "indexes", or its fourth "collections" and its sixth
+// "indexes" (getIndexInfo in core/ledger/kvledger/txmgmt/privacyenabledstate).
+// Subfolders count, and file names do not matter.
 func CouchDBIndexes(releaseDir string) (map[string]map[string][]byte, error) {
 	out := map[string]map[string][]byte{}
-	add := func(collection, dir string) error {
-		matches, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	err := filepath.Walk(releaseDir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(releaseDir, p)
 		if err != nil {
 			return err
 		}
-		for _, m := range matches {
-			info, err := os.Stat(m)
-			if err != nil {
-				return err
-			}
-			if !info.Mode().IsRegular() {
-				continue
-			}
-			data, err := os.ReadFile(m)
-			if err != nil {
-				return err
-			}
-			if out[collection] == nil {
-				out[collection] = map[string][]byte{}
-			}
-			out[collection][filepath.Base(m)] = data
+		name := path.Join("META-INF", filepath.ToSlash(rel))
+		if !strings.HasPrefix(name, "META-INF/statedb/couchdb") {
+			return nil
 		}
+		parts := strings.Split(path.Dir(name), "/")
+		var coll string
+		var below []string
+		switch {
+		case len(parts) > 3 && parts[3] == "indexes":
+			below = parts[4:]
+		case len(parts) > 5 && parts[3] == "collections" && parts[5] == "indexes":
+			coll, below = parts[4], parts[6:]
+		default:
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if out[coll] == nil {
+			out[coll] = map[string][]byte{}
+		}
+		out[coll][path.Join(append(below, path.Base(name))...)] = data
 		return nil
-	}
-	base := filepath.Join(releaseDir, "statedb", "couchdb")
-	if err := add("", filepath.Join(base, "indexes")); err != nil {
+	})
+	if err != nil {
 		return nil, err
-	}
-	collections, err := os.ReadDir(filepath.Join(base, "collections"))
-	if err != nil && !os.IsNotExist(err) {
-		return nil, err
-	}
-	for _, c := range collections {
-		if c.IsDir() {
-			if err := add(c.Name(), filepath.Join(base, "collections", c.Name(), "indexes")); err != nil {
-				return nil, err
-			}
-		}
 	}
 	return out, nil
 }
