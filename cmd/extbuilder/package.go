@@ -27,7 +27,7 @@ func runPackage(args []string, stdout, stderr io.Writer) int {
 	label := c.flags.String("label", "", "package label, e.g. mycc_1.0 (letters, digits and _.+-)")
 	conn := c.flags.String("connection", "", "connection.json for ccaas and external; files its *_file fields name are packed too")
 	exe := c.flags.String("executable", "", "the chaincode executable, for binary")
-	indexes := c.flags.String("indexes", "", "optional folder holding indexes/*.json and collections/<name>/indexes/*.json")
+	indexes := c.flags.String("indexes", "", "optional folder holding indexes/ and collections/<name>/indexes/")
 	out := c.flags.String("o", "", "package file to write (default LABEL.tgz)")
 	pos, code, ok := c.parse(args)
 	if !ok {

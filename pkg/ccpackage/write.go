@@ -40,8 +40,8 @@ type Spec struct {
 	// path then names.
 	Executable string
 	// Indexes, optional, is a folder laid out like Fabric's
-	// META-INF/statedb/couchdb: indexes/*.json and
-	// collections/<name>/indexes/*.json. The definitions go to
+	// META-INF/statedb/couchdb: indexes/ and collections/<name>/indexes/,
+	// subfolders included. The definitions go to
 	// META-INF/statedb/couchdb/ in code.tar.gz.
 	Indexes string
 
@@ -346,7 +346,7 @@ func indexMembers(spec *Spec) ([]member, error) {
 		return nil, fmt.Errorf("%s: expected a folder of CouchDB index definitions, found a file", dir)
 	}
 	if !isDir(filepath.Join(dir, "indexes")) && !isDir(filepath.Join(dir, "collections")) {
-		hint := "it holds indexes/*.json and collections/<name>/indexes/*.json"
+		hint := "it holds indexes/ and collections/<name>/indexes/"
 		if nested := filepath.Join(dir, filepath.FromSlash(IndexesDir)); isDir(nested) {
 			hint = "pass " + nested
 		}
