@@ -3,7 +3,10 @@
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
+# bin/ holds exactly the programs the peer runs (copy it to the peer);
+# tools/ holds the operator's tool, extbuilder, as in the release archives.
 BIN     ?= bin
+TOOLS   ?= tools
 PKG     := github.com/extbuilder/extbuilder
 LDFLAGS := -s -w -X $(PKG)/internal/cli.Version=$(VERSION)
 # Static, reproducible binaries: no cgo, no build paths.
@@ -24,7 +27,8 @@ all: build
 
 build:
 	$(call install-programs,$(BIN))
-	$(GOBUILD) -o $(BIN)/ ./cmd/extbuilder
+	mkdir -p $(TOOLS)
+	$(GOBUILD) -o $(TOOLS)/ ./cmd/extbuilder
 
 test:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -33,10 +37,10 @@ test:
 	$(GO) test -count=1 ./...
 
 demo: build
-	$(GO) run ./test/demo -bin $(BIN)
+	$(GO) run ./test/demo -bin $(BIN) -tools $(TOOLS)
 
 clean:
-	rm -rf $(BIN) dist
+	rm -rf $(BIN) $(TOOLS) $(DIST) $(IMAGE_STAGE)
 
 # --- Speed and hostile input (docs/performance.md) ---
 # bench builds the programs with LDFLAGS into a temporary folder and prints
@@ -65,8 +69,10 @@ fuzz:
 # Both build static Linux binaries whatever the host, with the same flags as
 # `build`: PROGRAMS go to bin/, the operator tool extbuilder to tools/.
 
-# Base image; pin a digest with FABRIC_PEER_IMAGE=hyperledger/fabric-peer:3.1.5@sha256:...
-FABRIC_PEER_IMAGE ?= hyperledger/fabric-peer:3.1.5
+# Base image, fully qualified: podman and buildah refuse a short name unless
+# registries.conf lists search registries (Debian's does not).
+# Pin a digest with FABRIC_PEER_IMAGE=docker.io/hyperledger/fabric-peer:3.1.5@sha256:...
+FABRIC_PEER_IMAGE ?= docker.io/hyperledger/fabric-peer:3.1.5
 # Where the base keeps core.yaml (its FABRIC_CFG_PATH); v2.5.0 to v2.5.5: /var/hyperledger/fabric/config
 CORE_YAML_DIR     ?= /etc/hyperledger/fabric
 IMAGE             ?= extbuilder-peer:$(VERSION)
@@ -78,6 +84,9 @@ CONTAINER_BUILD_FLAGS ?=
 IMAGE_SOURCE      ?= https://github.com/extbuilder/extbuilder
 # Must match the base image's architecture.
 IMAGE_ARCH        ?= $(shell $(GO) env GOARCH)
+# The image's build context (bin/ and tools/ for Linux), removed when
+# peer-image ends, whether it succeeded or not, and by `make clean`.
+IMAGE_STAGE       ?= image-stage
 
 DIST        ?= dist
 DIST_ARCHES ?= amd64 arm64
@@ -88,15 +97,23 @@ TAR_REPRODUCIBLE   = --sort=name --format=gnu --owner=0 --group=0 --numeric-owne
 
 .PHONY: peer-image dist
 
+# First the container tool: is it installed, and can it work here (docker
+# needs its daemon)? One line saying what is missing, before anything is built.
 peer-image:
-	rm -rf $(BIN)/peer-image
-	mkdir -p $(BIN)/peer-image/tools
-	$(call install-programs,$(BIN)/peer-image/bin,GOOS=linux GOARCH=$(IMAGE_ARCH))
-	GOOS=linux GOARCH=$(IMAGE_ARCH) $(GOBUILD) -o $(BIN)/peer-image/tools/ ./cmd/extbuilder
-	$(CONTAINER_TOOL) $(CONTAINER_FLAGS) build $(CONTAINER_BUILD_FLAGS) -f Dockerfile.peer -t $(IMAGE) \
-	  --build-arg FABRIC_PEER_IMAGE=$(FABRIC_PEER_IMAGE) --build-arg CORE_YAML_DIR=$(CORE_YAML_DIR) \
-	  --build-arg VERSION=$(VERSION) --build-arg SOURCE=$(IMAGE_SOURCE) \
-	  $(BIN)/peer-image
+	@command -v $(firstword $(CONTAINER_TOOL)) >/dev/null 2>&1 || { \
+	  echo "peer-image: $(CONTAINER_TOOL) is not installed; install it or set CONTAINER_TOOL=docker, podman or buildah" >&2; exit 1; }
+	@err=$$($(CONTAINER_TOOL) $(CONTAINER_FLAGS) info 2>&1 >/dev/null) || { \
+	  reason=$$(printf '%s\n' "$$err" | grep -v '^[[:space:]]*$$' | tail -n 1); \
+	  echo "peer-image: '$(CONTAINER_TOOL) info' failed, so $(CONTAINER_TOOL) cannot build the image here: $${reason:-no reason given}" >&2; exit 1; }
+	rm -rf $(IMAGE_STAGE)
+	@set -ex; trap 'rm -rf $(IMAGE_STAGE)' EXIT; trap 'exit 130' INT TERM; \
+	  mkdir -p $(IMAGE_STAGE)/tools; \
+	  $(call install-programs,$(IMAGE_STAGE)/bin,GOOS=linux GOARCH=$(IMAGE_ARCH)); \
+	  GOOS=linux GOARCH=$(IMAGE_ARCH) $(GOBUILD) -o $(IMAGE_STAGE)/tools/ ./cmd/extbuilder; \
+	  $(CONTAINER_TOOL) $(CONTAINER_FLAGS) build $(CONTAINER_BUILD_FLAGS) -f Dockerfile.peer -t $(IMAGE) \
+	    --build-arg FABRIC_PEER_IMAGE=$(FABRIC_PEER_IMAGE) --build-arg CORE_YAML_DIR=$(CORE_YAML_DIR) \
+	    --build-arg VERSION=$(VERSION) --build-arg SOURCE=$(IMAGE_SOURCE) \
+	    $(IMAGE_STAGE)
 
 # dist/extbuilder-$(VERSION)-linux-ARCH.tar.gz hold extbuilder/bin/* and
 # extbuilder/tools/extbuilder: `tar -C /opt/hyperledger -xzf ...` gives a

@@ -81,16 +81,17 @@ var demos = []demo{
 }
 
 func main() {
-	bin := flag.String("bin", "bin", "folder holding the built detect, build, release, run and extbuilder")
+	bin := flag.String("bin", "bin", "folder holding the built detect, build, release and run")
+	tools := flag.String("tools", "tools", "folder holding the built extbuilder")
 	flag.Parse()
-	if err := run(*bin, os.Stdout); err != nil {
+	if err := run(*bin, *tools, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, out io.Writer) error {
-	tool := filepath.Join(bin, "extbuilder")
+func run(bin, tools string, out io.Writer) error {
+	tool := filepath.Join(tools, "extbuilder")
 	if _, err := os.Stat(tool); err != nil {
 		return fmt.Errorf("%w (run `make build` first)", err)
 	}
@@ -185,7 +186,7 @@ func newSession(d demo, tool, builderDir, work string, out io.Writer) (*session,
 	}
 	s.redact = samples.NewRedactor(s.pki).Path(s.tmp, "$TMPDIR").Path(s.peerFS, "$PEER_FS").Path(work, "$WORK").Now(time.Now())
 	if dir := filepath.Dir(tool); filepath.IsAbs(dir) {
-		s.redact.Path(dir, "$BIN") // -bin given as an absolute path, as the test does
+		s.redact.Path(dir, "$TOOLS") // -tools given as an absolute path, as the test does
 	}
 	return s, nil
 }

@@ -22,14 +22,15 @@ func TestDemo(t *testing.T) {
 	if err := bindir.Build(root, bin); err != nil {
 		t.Fatalf("building the builders: %v", err)
 	}
-	build := exec.Command("go", "build", "-trimpath", "-o", bin+string(filepath.Separator), "./cmd/extbuilder")
+	tools := t.TempDir()
+	build := exec.Command("go", "build", "-trimpath", "-o", tools+string(filepath.Separator), "./cmd/extbuilder")
 	build.Dir = root
 	build.Env = append(build.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the operator tool: %v\n%s", err, out)
 	}
 	var out bytes.Buffer
-	if err := run(bin, &out); err != nil {
+	if err := run(bin, tools, &out); err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
 	}
 	t.Logf("demo output:\n%s", out.String())
@@ -50,7 +51,7 @@ func TestDemo(t *testing.T) {
 	for _, d := range demos {
 		sec := sections[d.name]
 		// The package is made by the operator's command, and its ID is printed.
-		cmd := regexp.MustCompile(`\$ \$BIN/extbuilder package --type ` + d.typ + ` --label ` + regexp.QuoteMeta(d.label) + ` `)
+		cmd := regexp.MustCompile(`\$ \$TOOLS/extbuilder package --type ` + d.typ + ` --label ` + regexp.QuoteMeta(d.label) + ` `)
 		if !cmd.MatchString(sec) {
 			t.Errorf("%s: the extbuilder package command is not shown:\n%s", d.name, sec)
 		}
@@ -88,7 +89,7 @@ func TestDemo(t *testing.T) {
 	if strings.Contains(text, "-----BEGIN") || strings.Contains(text, "PRIVATE KEY") {
 		t.Error("the demo printed PEM material")
 	}
-	if strings.Contains(text, filepath.Join(os.TempDir(), "extbuilder-demo-")) || strings.Contains(text, bin) {
+	if strings.Contains(text, filepath.Join(os.TempDir(), "extbuilder-demo-")) || strings.Contains(text, bin) || strings.Contains(text, tools) {
 		t.Error("the demo printed a temporary path instead of its short name")
 	}
 }

@@ -26,8 +26,8 @@ func fabricCoreYAML(t *testing.T) []byte {
 	return b
 }
 
-// makePeerImage runs `make peer-image` the way the README tells operators
-// to with buildah, against a stand-in base.
+// makePeerImage runs `make peer-image` the way docs/peer-image.md tells
+// operators to with buildah, against a stand-in base.
 func makePeerImage(t *testing.T, b *buildah, base, image string, extra ...string) (string, error) {
 	t.Helper()
 	args := append([]string{
@@ -39,6 +39,7 @@ func makePeerImage(t *testing.T, b *buildah, base, image string, extra ...string
 		"IMAGE=" + image,
 		"VERSION=" + testVersion,
 		"BIN=" + t.TempDir(),
+		"IMAGE_STAGE=" + filepath.Join(t.TempDir(), "stage"),
 	}, extra...)
 	return runMake(t, args...)
 }
