@@ -21,18 +21,19 @@ const MaxLine = bufio.MaxScanTokenSize - 1
 // own lines, written between two Writes, never land inside one. If out
 // fails, later output is discarded rather than blocking the chaincode.
 type lineWriter struct {
-	out  io.Writer
-	max  int
-	buf  []byte // buf[:n] is the start of a line not yet complete
-	n    int
-	line []byte // a cut piece and its newline
-	err  error  // first error from out; output is discarded after it
+	out io.Writer
+	max int
+	buf []byte // buf[:n] is the start of a line not yet complete
+	n   int
+	err error // first error from out; output is discarded after it
 }
 
 func newLineWriter(out io.Writer, max int) *lineWriter {
-	// A pipe holds 64 KiB: one read of a full pipe fits beside the
-	// longest incomplete line kept (max bytes).
-	return &lineWriter{out: out, max: max, buf: make([]byte, max+64*1024)}
+	// max+1 bytes: a line that fills the buffer without a newline is cut.
+	// For MaxLine that is 64 KiB, what a pipe holds, so one read takes a
+	// full pipe behind a short incomplete line; behind a long one the read
+	// is shorter, and the line is cut or completes.
+	return &lineWriter{out: out, max: max, buf: make([]byte, max+1)}
 }
 
 // ReadFrom reads r into the buffer until r ends, passing lines on as they
@@ -66,7 +67,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 }
 
 // process writes the complete lines in buf, cutting lines longer than max,
-// and moves what is left, less than max bytes, to the start of buf.
+// and moves what is left, at most max bytes, to the start of buf.
 func (w *lineWriter) process() {
 	data := w.buf[:w.n]
 	start := 0 // where the current line starts
@@ -81,10 +82,13 @@ func (w *lineWriter) process() {
 		if len(rest) <= w.max {
 			break
 		}
-		w.write(data[batch:start])
+		// The cut piece goes out with the lines before it, its newline
+		// written over the byte after it for the time of the write.
 		n := cutPoint(rest, w.max)
-		w.line = append(append(w.line[:0], rest[:n]...), '\n')
-		w.write(w.line)
+		next := rest[n]
+		rest[n] = '\n'
+		w.write(data[batch : start+n+1])
+		rest[n] = next
 		start += n
 		batch = start
 	}
