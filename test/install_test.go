@@ -43,6 +43,10 @@ type installCase struct {
 	// when the install must succeed with want.
 	failing string
 	want    peerView
+	// peerReadsSource says the peer itself could use the package's
+	// connection.json as written: the released one must then give the peer
+	// the same effective values.
+	peerReadsSource bool
 }
 
 // peerView is what a peer must make of the released connection.json,
@@ -77,7 +81,18 @@ var installCases = []installCase{
 	// deploys them (getIndexInfo, core/ledger/kvledger/txmgmt/privacyenabledstate).
 	{name: "couchdb-subfolders", want: peerView{address: "asset-cc:9999", dialTimeout: 10 * time.Second, indexes: 4}},
 
+	// The peer decodes connection.json with encoding/json into
+	// externalbuilder.ChaincodeServerUserData: field names match ignoring
+	// case, null leaves a field absent, and ChaincodeServerInfo turns a zero
+	// dial_timeout into 3s. Accepted, written canonically, with warnings.
+	{name: "field-names-any-case", peerReadsSource: true, want: peerView{address: "localhost:9443", dialTimeout: peersim.DefaultDialTimeout,
+		tls: true, serverName: "localhost"}},
+
 	{name: "missing-connection-json", failing: "build"},
+	// Two spellings of tls_required: the peer would keep the last (false).
+	{name: "field-given-twice", failing: "build"},
+	// externalbuilder.Duration.UnmarshalJSON fails on null: "invalid duration".
+	{name: "null-dial-timeout", failing: "build"},
 	{name: "malformed-json", failing: "build"},
 	{name: "address-without-port", failing: "build"},
 	{name: "unparsable-root-cert", failing: "build"},
@@ -187,6 +202,9 @@ func TestInstall(t *testing.T) {
 				return
 			}
 			info := checkPeerView(t, c, in)
+			if c.peerReadsSource {
+				checkSameAsSource(t, in, info)
+			}
 			checkIndexes(t, c, in)
 			if c.want.tls {
 				checkTLSRoundTrip(t, c, in, info)
@@ -358,6 +376,23 @@ func checkPeerView(t *testing.T, c installCase, in *installed) *peersim.ServerIn
 }
 
 func bytesOf(b []byte) string { return string(b) }
+
+// checkSameAsSource decodes the package's own connection.json as the peer
+// would and compares it with what the peer makes of the released one.
+func checkSameAsSource(t *testing.T, in *installed, released *peersim.ServerInfo) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(in.res.SourceDir, "connection.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	source, err := peersim.DecodeConnection(data)
+	if err != nil {
+		t.Fatalf("the peer cannot use the source connection.json: %v", err)
+	}
+	if !reflect.DeepEqual(source, released) {
+		t.Errorf("the peer would make %+v of the source connection.json, %+v of the released one", source, released)
+	}
+}
 
 // checkTLSRoundTrip stands up the chaincode server's side of TLS on
 // 127.0.0.1 and dials it with only what the released connection.json says.

@@ -202,7 +202,7 @@ func decodeObject(data []byte, r *report) ([]field, error) {
 			return nil, syntaxError(r, data, err)
 		}
 		if seen[name] {
-			return nil, r.fail(name, "keep one", "field appears more than once")
+			return nil, r.fail(name, "keep one", "field appears more than once; the peer would silently use the last one")
 		}
 		seen[name] = true
 		fields = append(fields, field{name, raw})

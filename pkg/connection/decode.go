@@ -54,11 +54,37 @@ type decoder struct {
 
 func (d *decoder) decode(fields []field) (*Info, error) {
 	raw := map[string]json.RawMessage{}
+	written := map[string]string{} // canonical name -> the spelling in the file
+	var respelt, nulls []string
 	for _, f := range fields {
-		if !isField(f.name) {
+		name := canonical(f.name)
+		if name == "" {
 			return nil, d.unknownField(f.name)
 		}
-		raw[f.name] = f.raw
+		if prev, twice := written[name]; twice {
+			return nil, d.fail(name, "keep one", "given twice, as %q and %q: the peer matches field names ignoring case and would silently use the last one", prev, f.name)
+		}
+		written[name] = f.name
+		if f.name != name {
+			respelt = append(respelt, fmt.Sprintf("%q as %s", f.name, name))
+		}
+		// The peer leaves a field it reads as null at its zero value, as if
+		// absent; dial_timeout is the exception (see duration).
+		if isNull(f.raw) && name != fieldDialTimeout {
+			if name == fieldAddress {
+				return nil, d.fail(fieldAddress, "set it to the chaincode server's host:port, e.g. \"mycc.example.com:9999\"",
+					"expected host:port, found null (the peer reads null as absent and fails: chaincode address not provided)")
+			}
+			nulls = append(nulls, name)
+			continue
+		}
+		raw[name] = f.raw
+	}
+	if len(respelt) > 0 {
+		d.warn("", "", "field names written as the peer reads them, which is ignoring case: %s", strings.Join(respelt, ", "))
+	}
+	if len(nulls) > 0 {
+		d.warn("", "", "null left out, as the peer reads it as absent: %s", strings.Join(nulls, ", "))
 	}
 	info := &Info{DialTimeout: DefaultDialTimeout}
 	var err error
@@ -91,21 +117,31 @@ func (d *decoder) decode(fields []field) (*Info, error) {
 	return info, nil
 }
 
-func isField(name string) bool {
+// canonical is the field name matches, as the peer's encoding/json matches
+// it: exactly, or else ignoring case (Unicode simple folding, so "ADDRESS"
+// and even "addreſſ" are address). "" when nothing matches.
+func canonical(name string) string {
 	for _, f := range Fields {
 		if f == name {
-			return true
+			return f
 		}
 	}
-	return false
+	for _, f := range Fields {
+		if strings.EqualFold(f, name) {
+			return f
+		}
+	}
+	return ""
 }
+
+func isNull(r json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(r), []byte("null")) }
 
 func (d *decoder) unknownField(name string) error {
 	hint := ""
 	if near := nearest(name, Fields); near != "" {
 		hint = fmt.Sprintf("did you mean %q?", near)
 	}
-	return d.fail(name, hint, "unknown field; expected one of: %s", strings.Join(Fields, ", "))
+	return d.fail(name, hint, "unknown field, which the peer would ignore; expected one of: %s", strings.Join(Fields, ", "))
 }
 
 // text returns a string field after template expansion; "" when absent.
@@ -115,7 +151,7 @@ func (d *decoder) text(raw map[string]json.RawMessage, name string) (string, err
 		return "", nil
 	}
 	var s string
-	if err := json.Unmarshal(r, &s); err != nil || bytes.Equal(bytes.TrimSpace(r), []byte("null")) {
+	if err := json.Unmarshal(r, &s); err != nil {
 		return "", d.fail(name, "", "expected a string, found %s", rawKind(r))
 	}
 	return d.expand(name, s)
@@ -127,11 +163,11 @@ func (d *decoder) boolean(raw map[string]json.RawMessage, name string) (bool, er
 		return false, nil
 	}
 	var b bool
-	if err := json.Unmarshal(r, &b); err == nil && !bytes.Equal(bytes.TrimSpace(r), []byte("null")) {
+	if err := json.Unmarshal(r, &b); err == nil {
 		return b, nil
 	}
 	var s string
-	if err := json.Unmarshal(r, &s); err != nil || bytes.Equal(bytes.TrimSpace(r), []byte("null")) {
+	if err := json.Unmarshal(r, &s); err != nil {
 		return false, d.fail(name, "", "expected true or false, found %s", rawKind(r))
 	}
 	v, err := d.expand(name, s)
@@ -156,8 +192,12 @@ func (d *decoder) duration(raw map[string]json.RawMessage) (time.Duration, error
 	if !ok {
 		return DefaultDialTimeout, nil
 	}
+	if isNull(r) {
+		return 0, d.fail(fieldDialTimeout, "leave it out for the peer's default of 3s",
+			"expected a duration string such as \"10s\", found null, which the peer fails to decode (invalid duration)")
+	}
 	var s string
-	if err := json.Unmarshal(r, &s); err != nil || bytes.Equal(bytes.TrimSpace(r), []byte("null")) {
+	if err := json.Unmarshal(r, &s); err != nil {
 		hint := ""
 		if rawKind(r) == "a number" {
 			hint = fmt.Sprintf("the peer reads a number as nanoseconds, so %s would be %s; write a duration string such as \"10s\"",
@@ -173,8 +213,14 @@ func (d *decoder) duration(raw map[string]json.RawMessage) (time.Duration, error
 	if err != nil {
 		return 0, d.fail(fieldDialTimeout, "use a Go duration such as \"10s\" or \"1m30s\"", "expected a duration, found %s", check.Quote(v))
 	}
-	if t <= 0 {
-		return 0, d.fail(fieldDialTimeout, "leave it out for the peer's default of 3s", "expected a duration above zero, found %s", check.Quote(v))
+	if t < 0 {
+		return 0, d.fail(fieldDialTimeout, "leave it out for the peer's default of 3s",
+			"expected a duration above zero, found %s, with which the peer would give up dialling at once", check.Quote(v))
+	}
+	if t == 0 {
+		// The peer replaces a zero dial timeout with its default.
+		d.warn(fieldDialTimeout, "", "%s means the peer's default; written as %q", check.Quote(v), DefaultDialTimeout.String())
+		return DefaultDialTimeout, nil
 	}
 	return t, nil
 }
@@ -290,17 +336,12 @@ func rawKind(r json.RawMessage) string {
 	return "a number"
 }
 
-// nearest returns the candidate equal to name but for case, or else within
-// edit distance 2 of it, if any.
+// nearest returns the candidate within edit distance 2 of name, ignoring
+// case (case alone never makes a typo: canonical matches it), if any.
 func nearest(name string, candidates []string) string {
-	for _, c := range candidates {
-		if strings.EqualFold(name, c) {
-			return c
-		}
-	}
 	best, bestDist := "", 3
 	for _, c := range candidates {
-		if d := editDistance(name, c); d < bestDist {
+		if d := editDistance(strings.ToLower(name), c); d < bestDist {
 			best, bestDist = c, d
 		}
 	}

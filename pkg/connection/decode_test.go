@@ -32,7 +32,7 @@ func TestFieldTypes(t *testing.T) {
 	stringFields := []string{"address", "domain", "client_key", "client_cert", "root_cert",
 		"client_key_file", "client_cert_file", "root_cert_file"}
 	wrong := map[string]raw{
-		"null": raw(`null`), "a number": raw(`42`), "an object": raw(`{"a":1}`),
+		"a number": raw(`42`), "an object": raw(`{"a":1}`),
 		"an array": raw(`["x"]`), "a boolean": raw(`true`),
 	}
 	for _, field := range stringFields {
@@ -56,7 +56,7 @@ func TestFieldTypes(t *testing.T) {
 	}
 	for kind, value := range wrong {
 		if kind == "a number" {
-			continue // TestDialTimeout: numbers get their own explanation
+			continue // TestDialTimeout: numbers and null get their own explanation
 		}
 		t.Run("dial_timeout/"+kind, func(t *testing.T) {
 			_, _, err := parseDoc(t, encode(t, with(plainDoc(), "dial_timeout", value)), Options{})
@@ -125,9 +125,15 @@ func TestDialTimeout(t *testing.T) {
 		{name: "seconds", value: "10s", want: 10 * time.Second},
 		{name: "compound", value: "1m30s", want: 90 * time.Second},
 		{name: "milliseconds", value: "250ms", want: 250 * time.Millisecond},
-		{name: "zero", value: "0s", refused: []string{`above zero, found "0s"`, "default of 3s"}},
-		{name: "bare zero", value: "0", refused: []string{`above zero, found "0"`}},
-		{name: "negative", value: "-1s", refused: []string{`above zero, found "-1s"`}},
+		// ChaincodeServerUserData.ChaincodeServerInfo (core/container/
+		// externalbuilder) replaces a zero dial timeout with 3s.
+		{name: "zero", value: "0s", want: 3 * time.Second},
+		{name: "bare zero", value: "0", want: 3 * time.Second},
+		// A negative one is kept, and the dial's deadline has passed already.
+		{name: "negative", value: "-1s", refused: []string{`above zero, found "-1s"`, "give up dialling at once"}},
+		// Duration.UnmarshalJSON (core/container/externalbuilder) takes only
+		// a number or a string: null fails the whole decode.
+		{name: "null", value: raw(`null`), refused: []string{"found null", "fails to decode"}},
 		{name: "no unit", value: "10", refused: []string{`expected a duration, found "10"`, `"1m30s"`}},
 		{name: "words", value: "ten seconds", refused: []string{`expected a duration, found "ten seconds"`}},
 		{name: "empty", value: "", refused: []string{`expected a duration, found ""`}},
@@ -163,8 +169,8 @@ func TestUnknownFields(t *testing.T) {
 	}{
 		{"typo drops a letter", "tls_require", `did you mean "tls_required"?`},
 		{"typo swaps letters", "adress", `did you mean "address"?`},
-		{"capitalized", "Address", `did you mean "address"?`},
-		{"shouted", "TLS_REQUIRED", `did you mean "tls_required"?`},
+		{"typo and capitals", "Tls_Require", `did you mean "tls_required"?`},
+		{"dash for underscore", "tls-required", `did you mean "tls_required"?`},
 		{"file reference typo", "root_cert_fil", `did you mean "root_cert_file"?`},
 		{"unrelated", "chaincode_id", ""},
 		{"ccaas_builder era", "timeout", ""},
@@ -172,7 +178,7 @@ func TestUnknownFields(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, _, err := parseDoc(t, encode(t, with(mtlsDoc(), c.field, true)), Options{})
-			e := fieldError(t, err, c.field, "unknown field; expected one of: "+strings.Join(Fields, ", "))
+			e := fieldError(t, err, c.field, "unknown field, which the peer would ignore; expected one of: "+strings.Join(Fields, ", "))
 			assert.Equal(t, c.hint, e.Hint)
 		})
 	}
@@ -202,10 +208,79 @@ func TestDuplicateFields(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, _, err := parseDoc(t, []byte(c.doc), Options{})
-			e := fieldError(t, err, c.field, "field appears more than once")
+			e := fieldError(t, err, c.field, "field appears more than once; the peer would silently use the last one")
 			assert.Equal(t, "keep one", e.Hint)
 		})
 	}
+}
+
+// The peer decodes connection.json with encoding/json into
+// ChaincodeServerUserData (core/container/externalbuilder), which matches
+// field names ignoring case: these spellings work at the peer, so they are
+// accepted, written in the canonical spelling, with one warning line.
+func TestFieldNamesIgnoreCase(t *testing.T) {
+	f := pki()
+	doc := obj("Address", "mycc.example.com:9999", "TLS_Required", true, "CLIENT_AUTH_REQUIRED", true,
+		"Client_Key", f.client.KeyPEM, "client_Cert", f.client.CertPEM, "Root_Cert", f.ca.CertPEM,
+		"Dial_Timeout", "10s", "DOMAIN", "mycc.internal")
+	info, warnings, err := parseDoc(t, encode(t, doc), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, &Info{
+		Address: "mycc.example.com:9999", Domain: "mycc.internal", DialTimeout: 10 * time.Second,
+		TLSRequired: true, ClientAuthRequired: true,
+		ClientKey: f.client.KeyPEM, ClientCert: f.client.CertPEM, RootCert: f.ca.CertPEM,
+	}, info)
+	require.Len(t, warnings, 1)
+	w := warnings[0].String()
+	assert.True(t, strings.HasPrefix(w, "connection.json: field names written as the peer reads them, which is ignoring case: "), w)
+	for _, part := range []string{`"Address" as address`, `"TLS_Required" as tls_required`, `"CLIENT_AUTH_REQUIRED" as client_auth_required`,
+		`"Client_Key" as client_key`, `"client_Cert" as client_cert`, `"Root_Cert" as root_cert`, `"Dial_Timeout" as dial_timeout`, `"DOMAIN" as domain`} {
+		assert.Contains(t, w, part)
+	}
+	out := string(info.Marshal())
+	assert.Contains(t, out, `"address": "mycc.example.com:9999"`)
+	assert.NotContains(t, out, "Address")
+
+	t.Run("Unicode folding as the peer folds", func(t *testing.T) {
+		// encoding/json folds names as strings.EqualFold does: the long s
+		// matches s.
+		info, warnings, err := parseDoc(t, []byte(`{"addreſſ":"h:1"}`), Options{})
+		require.NoError(t, err)
+		assert.Equal(t, "h:1", info.Address)
+		assert.Len(t, warnings, 1)
+	})
+	t.Run("file references too", func(t *testing.T) {
+		info, _, err := parseDoc(t, encode(t, obj("address", "h:1", "tls_required", true, "Root_Cert_File", "tls/ca.pem")), Options{SourceDir: packageDir(t)})
+		require.NoError(t, err)
+		assert.Equal(t, f.ca.CertPEM, info.RootCert)
+	})
+}
+
+// Two spellings of one field: the peer keeps the last one it reads, and a
+// reader of the file cannot tell which that is.
+func TestFieldGivenTwiceInTwoSpellings(t *testing.T) {
+	for _, doc := range []string{
+		`{"address":"a:1","Address":"b:2"}`,
+		`{"tls_required":true,"address":"a:1","TLS_REQUIRED":false}`,
+	} {
+		_, _, err := parseDoc(t, []byte(doc), Options{})
+		require.Error(t, err, doc)
+		assert.Contains(t, err.Error(), "given twice, as ")
+		assert.Contains(t, err.Error(), "would silently use the last one")
+	}
+}
+
+// encoding/json leaves a field it reads as null untouched, so for the
+// peer null is absent, except in dial_timeout (TestDialTimeout).
+func TestNullIsAbsent(t *testing.T) {
+	info, warnings, err := parseDoc(t, []byte(`{"address":"h:1","tls_required":null,"client_auth_required":null,"domain":null,"root_cert":null,"client_key_file":null}`), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, &Info{Address: "h:1", DialTimeout: DefaultDialTimeout}, info)
+	require.Len(t, warnings, 1)
+	assert.Equal(t, "connection.json: null left out, as the peer reads it as absent: tls_required, client_auth_required, domain, root_cert, client_key_file", warnings[0].String())
+
+	_, _, err = parseDoc(t, []byte(`{"address":null}`), Options{})
+	fieldError(t, err, "address", "found null", "chaincode address not provided")
 }
 
 func TestMalformedFile(t *testing.T) {

@@ -180,7 +180,7 @@ func TestCheckTemplates(t *testing.T) {
 		want  string
 	}{
 		{"template syntax", obj("address", "{{.peername"), "address", "malformed template"},
-		{"literal dial_timeout", obj("address", "{{.peername}}:1", "dial_timeout", "0s"), "dial_timeout", "above zero"},
+		{"literal dial_timeout", obj("address", "{{.peername}}:1", "dial_timeout", "-1s"), "dial_timeout", "above zero"},
 		{"literal address", obj("address", "mycc", "domain", "{{.d}}"), "address", "expected host:port"},
 		{"literal root_cert", with(mtlsDoc(), "address", "{{.a}}", "root_cert", "garbage"), "root_cert", "found no PEM block"},
 		{"literal client_cert beside a templated key", with(mtlsDoc(), "client_key", "{{.key}}", "client_cert", f.expired.CertPEM),

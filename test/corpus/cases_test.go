@@ -199,6 +199,15 @@ func corpusCases() []corpusCase {
 			src: withConn(`{"address":{"host":"corpus-cc","port":9999}}`), want: []string{"connection.json", "address"}},
 		{name: "connection-duplicate-field", why: "address given twice (the peer would take the last)", program: "build",
 			src: withConn(`{"address":"a-cc:9999","address":"b-cc:9999"}`), want: []string{"connection.json", "address"}},
+		// The peer's encoding/json matches names ignoring case and keeps the last.
+		{name: "connection-two-spellings", why: "tls_required given as tls_required and TLS_REQUIRED (the peer would take the last, false)", program: "build",
+			src:  withConn(conn("address", "corpus-cc:9999", "tls_required", true, "root_cert", pki.ServerCA.CertPEM, "TLS_REQUIRED", false)),
+			want: []string{"connection.json", "tls_required", "given twice"}},
+		// externalbuilder.Duration.UnmarshalJSON fails on null.
+		{name: "connection-dial-timeout-null", why: "dial_timeout is null, which the peer fails to decode", program: "build",
+			src: withConn(`{"address":"corpus-cc:9999","dial_timeout":null}`), want: []string{"connection.json", "dial_timeout", "null"}},
+		{name: "connection-dial-timeout-negative", why: "dial_timeout is negative: the peer would give up at once", program: "build",
+			src: withConn(`{"address":"corpus-cc:9999","dial_timeout":"-5s"}`), want: []string{"connection.json", "dial_timeout"}},
 		{name: "connection-is-a-folder", why: "connection.json is a folder", program: "build",
 			src: []file{{name: "connection.json/x", body: "{}"}}, want: []string{"connection.json"}},
 

@@ -25,6 +25,13 @@ func TestDecodeConnectionLikeThePeer(t *testing.T) {
 		{name: "bool dial_timeout", json: `{"address":"cc:9999","dial_timeout":true}`, err: "malformed chaincode info"},
 		{name: "string boolean", json: `{"address":"cc:9999","tls_required":"true"}`, err: "malformed chaincode info"},
 		{name: "unknown fields ignored", json: `{"address":"cc:9999","tls_require":true}`, timeout: 3 * time.Second},
+		// encoding/json matches names ignoring case and keeps the last of two spellings.
+		{name: "names ignore case", json: `{"Address":"cc:9999","Dial_Timeout":"5s","TLS_REQUIRED":true,"Root_Cert":"r"}`,
+			timeout: 5 * time.Second, tls: true},
+		{name: "last spelling wins", json: `{"address":"cc:9999","tls_required":true,"TLS_Required":false}`, timeout: 3 * time.Second},
+		{name: "zero dial_timeout is the default", json: `{"address":"cc:9999","dial_timeout":"0s"}`, timeout: 3 * time.Second},
+		{name: "null dial_timeout", json: `{"address":"cc:9999","dial_timeout":null}`, err: "invalid duration"},
+		{name: "null is absent", json: `{"address":"cc:9999","tls_required":null,"domain":null,"root_cert":null}`, timeout: 3 * time.Second},
 		{name: "no address", json: `{"dial_timeout":"1s"}`, err: "chaincode address not provided"},
 		{name: "tls without root", json: `{"address":"cc:9999","tls_required":true}`, err: "root cert not provided"},
 		{name: "client auth without key", json: `{"address":"cc:9999","tls_required":true,"client_auth_required":true,"client_cert":"c","root_cert":"r"}`, err: "tls key not provided"},
