@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -50,16 +51,26 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildPrograms lays out bin as `make build` does (without the version stamp).
+// buildPrograms lays out bin as `make build` does (without the version
+// stamp), and the operator tool in tools/ beside it.
 func buildPrograms(bin string) error {
 	if err := bindir.Build("..", bin); err != nil {
 		return fmt.Errorf("building the builders failed: %v", err)
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-o", toolPath(), "./cmd/extbuilder")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building extbuilder failed: %v\n%s", err, out)
 	}
 	return nil
 }
 
 // program is the path of one built binary.
 func program(name string) string { return filepath.Join(builderDir, "bin", name) }
+
+// toolPath is the path of the built operator tool, outside the builder's bin/.
+func toolPath() string { return filepath.Join(filepath.Dir(builderDir), "tools", "extbuilder") }
 
 // TestProgramsAreStatic checks the property the peer image relies on: the
 // binaries need no C library (`make build` uses the same CGO_ENABLED=0).

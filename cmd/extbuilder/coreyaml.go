@@ -49,26 +49,26 @@ Options:
 `
 
 func runCoreYAML(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	p := &cli.Program{Name: "extbuilder core-yaml", Stderr: stderr}
+	p := &cli.Program{Name: "extbuilder core-yaml", Stdout: stdout, Stderr: stderr}
 	fset := flag.NewFlagSet("extbuilder core-yaml", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	fset.Usage = func() {
-		fmt.Fprint(stderr, coreYAMLUsage)
-		fset.PrintDefaults()
-	}
+	fset.SetOutput(io.Discard) // errors are printed as one line below
+	fset.Usage = func() {}
 	name := fset.String("name", defaultBuilderName, "builder `name` (stored by the peer with every build)")
 	dir := fset.String("path", defaultBuilderPath, "absolute path of the `folder` holding bin/detect, bin/build, bin/release, bin/run")
 	propagate := fset.String("propagate", defaultPropagate, "comma-separated environment `variables` the peer passes to the builder; empty for none")
 	out := fset.String("o", "", "write to `file` instead of standard output")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			// Help that was asked for: stdout, exit 0.
+			fmt.Fprint(stdout, coreYAMLUsage)
+			fset.SetOutput(stdout)
+			fset.PrintDefaults()
 			return cli.ExitOK
 		}
-		return cli.ExitUsage
+		return p.UsageErrorf("%v; run 'extbuilder core-yaml --help'", err)
 	}
 	if fset.NArg() > 1 {
-		p.Infof("expected at most one CORE_YAML argument, found %d; run 'extbuilder core-yaml -help'", fset.NArg())
-		return cli.ExitUsage
+		return p.UsageErrorf("expected at most one CORE_YAML argument, found %d; run 'extbuilder core-yaml --help'", fset.NArg())
 	}
 	b := coreyaml.Builder{Name: *name, Path: *dir}
 	for _, v := range strings.Split(*propagate, ",") {

@@ -114,12 +114,18 @@ func TestCoreYAMLErrors(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Equal(t, "extbuilder core-yaml: builder path \"opt/extbuilder\": expected an absolute path of letters, digits and _ . / + @ -\n", errOut)
 
-	code, _, errOut = coreYAML(t, "", "-nope")
+	// A usage error: one prefixed line on stderr, exit 2, nothing on stdout.
+	code, out, errOut = coreYAML(t, "", "--bogus")
 	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, "flag provided but not defined: -nope")
-
-	code, out, errOut = coreYAML(t, "", "-help")
-	assert.Equal(t, 0, code)
 	assert.Empty(t, out)
-	assert.Contains(t, errOut, "usage: extbuilder core-yaml")
+	assert.Equal(t, "extbuilder core-yaml: flag provided but not defined: -bogus; run 'extbuilder core-yaml --help'\n", errOut)
+
+	// Help that was asked for: stdout, exit 0.
+	for _, help := range []string{"-help", "--help", "-h"} {
+		code, out, errOut = coreYAML(t, "", help)
+		assert.Equal(t, 0, code, help)
+		assert.Empty(t, errOut, help)
+		assert.True(t, strings.HasPrefix(out, "usage: extbuilder core-yaml"), "%s: %q", help, out)
+		assert.Contains(t, out, "\nOptions:\n  -name name\n", help)
+	}
 }

@@ -17,7 +17,7 @@ func init() {
 func runID(args []string, stdout, stderr io.Writer) int {
 	c := newSubcommand("id", "PACKAGE.tgz",
 		"Prints LABEL:SHA256, the ID `peer lifecycle chaincode install` gives the package file: the label from\n"+
-			"its metadata.json and the SHA-256 of the file's bytes. Fails where the peer would refuse the package.", stderr)
+			"its metadata.json and the SHA-256 of the file's bytes. Fails where the peer would refuse the package.", stdout, stderr)
 	pos, code, ok := c.parse(args)
 	if !ok {
 		return code

@@ -27,7 +27,7 @@ func (f *configFlag) Set(v string) error { f.value, f.set = v, true; return nil 
 func runLint(args []string, stdout, stderr io.Writer) int {
 	c := newSubcommand("lint", "PACKAGE.tgz [--config JSON]",
 		"Checks a chaincode package with every rule the peer and extbuilder's builder apply, without a peer.\n"+
-			"Prints one line per finding on stdout (\"error: ...\" or \"warning: ...\") and exits 1 when any is an error.", stderr)
+			"Prints one line per finding on stdout (\"error: ...\" or \"warning: ...\") and exits 1 when any is an error.", stdout, stderr)
 	var config configFlag
 	c.flags.Var(&config, "config", "the peer's "+connection.ConfigVariable+" (a JSON object): expand connection.json's\n"+
 		"templates with it, as build will; without it templates are only parsed")

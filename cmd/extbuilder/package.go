@@ -22,7 +22,7 @@ func runPackage(args []string, stdout, stderr io.Writer) int {
 	c := newSubcommand("package",
 		"--type ccaas|external|binary --label LABEL [--connection FILE] [--executable FILE] [--indexes DIR] [-o FILE]",
 		"Writes a chaincode package that `peer lifecycle chaincode install` accepts, byte for byte the same\n"+
-			"for the same inputs, and prints its package ID on stdout.", stderr)
+			"for the same inputs, and prints its package ID on stdout.", stdout, stderr)
 	typ := c.flags.String("type", "", "package type: ccaas or external (the peer dials a chaincode server), binary (the peer starts an executable)")
 	label := c.flags.String("label", "", "package label, e.g. mycc_1.0 (letters, digits and _.+-)")
 	conn := c.flags.String("connection", "", "connection.json for ccaas and external; files its *_file fields name are packed too")
@@ -79,18 +79,18 @@ type subcommand struct {
 	about    string
 	flags    *flag.FlagSet
 	program  *cli.Program
-	stderr   io.Writer
+	stdout   io.Writer // --help only: the command's results go to the stdout it was given
 }
 
-func newSubcommand(name, synopsis, about string, stderr io.Writer) *subcommand {
+func newSubcommand(name, synopsis, about string, stdout, stderr io.Writer) *subcommand {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are printed our way, in one line
 	return &subcommand{
 		synopsis: "usage: extbuilder " + name + " " + synopsis,
 		about:    about,
 		flags:    fs,
-		program:  &cli.Program{Name: "extbuilder " + name, Stderr: stderr},
-		stderr:   stderr,
+		program:  &cli.Program{Name: "extbuilder " + name, Stdout: stdout, Stderr: stderr},
+		stdout:   stdout,
 	}
 }
 
@@ -108,9 +108,15 @@ func (c *subcommand) parse(args []string) (positional []string, code int, ok boo
 	for {
 		err := c.flags.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(c.stderr, "%s\n%s\n\nOptions:\n", c.synopsis, c.about)
-			c.flags.SetOutput(c.stderr)
-			c.flags.PrintDefaults()
+			// Help that was asked for: stdout, exit 0.
+			fmt.Fprintf(c.stdout, "%s\n%s\n", c.synopsis, c.about)
+			hasFlags := false
+			c.flags.VisitAll(func(*flag.Flag) { hasFlags = true })
+			if hasFlags {
+				fmt.Fprint(c.stdout, "\nOptions:\n")
+				c.flags.SetOutput(c.stdout)
+				c.flags.PrintDefaults()
+			}
 			return nil, cli.ExitOK, false
 		}
 		if err != nil {
@@ -126,8 +132,7 @@ func (c *subcommand) parse(args []string) (positional []string, code int, ok boo
 
 // usageError prints one line with the synopsis and returns the usage exit code.
 func (c *subcommand) usageError(format string, a ...any) int {
-	c.program.Infof("%s; %s", fmt.Sprintf(format, a...), c.synopsis)
-	return cli.ExitUsage
+	return c.program.UsageErrorf("%s; %s", fmt.Sprintf(format, a...), c.synopsis)
 }
 
 // fail prints err as one line and returns the error exit code.

@@ -140,11 +140,44 @@ func TestPackageRefusesBadInputWithoutOutput(t *testing.T) {
 	}
 }
 
+// TestSubcommandHelp: help that was asked for goes to stdout, exit 0, with
+// an Options section only for a command that has options.
 func TestSubcommandHelp(t *testing.T) {
 	for name, run := range map[string]func([]string, *bytes.Buffer, *bytes.Buffer) int{"package": packageCmd, "id": idCmd, "lint": lintCmd} {
 		code, stdout, stderr := runCmd(run, "--help")
-		if code != 0 || stdout != "" || !strings.HasPrefix(stderr, "usage: extbuilder "+name) {
+		if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "usage: extbuilder "+name) {
 			t.Errorf("%s --help: exit %d, stdout %q, stderr %q", name, code, stdout, stderr)
+		}
+		if hasOptions := name != "id"; strings.Contains(stdout, "Options:") != hasOptions {
+			t.Errorf("%s --help: Options section present %v, want %v: %q", name, !hasOptions, hasOptions, stdout)
+		}
+		if strings.HasSuffix(strings.TrimSpace(stdout), "Options:") {
+			t.Errorf("%s --help ends with an empty Options heading", name)
+		}
+	}
+}
+
+// TestDispatch: the top level follows the same convention as every
+// command.
+func TestDispatch(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		code   int
+		stdout string // prefix
+		stderr string
+	}{
+		{[]string{"--help"}, 0, "usage: extbuilder COMMAND [ARGS]\n", ""},
+		{[]string{"help"}, 0, "usage: extbuilder COMMAND [ARGS]\n", ""},
+		{[]string{"--version"}, 0, "extbuilder dev\n", ""},
+		{nil, 2, "", "extbuilder: expected a command (core-yaml, id, lint, package); run 'extbuilder --help'\n"},
+		{[]string{"bogus"}, 2, "", "extbuilder: unknown command \"bogus\"; expected one of core-yaml, id, lint, package; run 'extbuilder --help'\n"},
+		{[]string{"--bogus"}, 2, "", "extbuilder: unknown command \"--bogus\"; expected one of core-yaml, id, lint, package; run 'extbuilder --help'\n"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := dispatch(c.args, &stdout, &stderr)
+		if code != c.code || !strings.HasPrefix(stdout.String(), c.stdout) || (c.stdout == "") != (stdout.Len() == 0) || stderr.String() != c.stderr {
+			t.Errorf("extbuilder %q: exit %d, stdout %q, stderr %q; want exit %d, stdout starting %q, stderr %q",
+				c.args, code, stdout.String(), stderr.String(), c.code, c.stdout, c.stderr)
 		}
 	}
 }

@@ -1,6 +1,10 @@
 // Package cli is the shared shell of the extbuilder programs: arguments,
-// --help and --version, one-line errors on stderr and exit codes. The peer
-// discards stdout, so nothing here ever writes to it.
+// --help and --version, one-line errors on stderr and exit codes.
+//
+// One convention for every program: help or a version that was asked for
+// goes to stdout, exit 0; a usage error is one line on stderr, prefixed with
+// the program name, exit 2. The peer discards stdout, so nothing else is
+// ever written there.
 package cli
 
 import (
@@ -9,6 +13,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 )
 
 // Version is stamped at link time: -ldflags "-X .../internal/cli.Version=v1.2.3".
@@ -23,10 +28,11 @@ const (
 
 // Program describes one executable.
 type Program struct {
-	Name    string   // program name, prefixed to every line it prints
-	Args    []string // names of the positional arguments, e.g. SOURCE_DIR
-	Summary string   // one sentence for --help
-	Stderr  io.Writer
+	Name    string    // program name, prefixed to every line it prints
+	Args    []string  // names of the positional arguments, e.g. SOURCE_DIR
+	Summary string    // one sentence for --help
+	Stdout  io.Writer // --help and --version only; os.Stdout when nil
+	Stderr  io.Writer // os.Stderr when nil
 }
 
 // Warnf prints a warning line. The peer logs every stderr line at INFO.
@@ -52,6 +58,19 @@ func (p *Program) stderr() io.Writer {
 	return p.Stderr
 }
 
+func (p *Program) stdout() io.Writer {
+	if p.Stdout == nil {
+		return os.Stdout
+	}
+	return p.Stdout
+}
+
+// UsageErrorf prints one usage line and returns ExitUsage.
+func (p *Program) UsageErrorf(format string, a ...any) int {
+	p.line(fmt.Sprintf(format, a...))
+	return ExitUsage
+}
+
 func (p *Program) usage() string {
 	return fmt.Sprintf("usage: %s %s", p.Name, strings.Join(p.Args, " "))
 }
@@ -73,22 +92,31 @@ func (e *ExitStatus) Error() string {
 func (e *ExitStatus) Unwrap() error { return e.Err }
 
 // Run handles --help, --version and the argument count, then calls run with
-// the positional arguments and returns the process exit code.
+// the positional arguments and returns the process exit code. The peer
+// passes absolute folder paths, so an argument starting with "-" is never
+// taken for a path: other than a lone --help or --version, it is a usage
+// error, before anything is read.
 func (p *Program) Run(args []string, run func(args []string) error) int {
-	if len(args) == 1 {
-		switch args[0] {
-		case "--help", "-h", "-help":
-			fmt.Fprintf(p.stderr(), "%s\n%s\n\n%s\n", p.usage(), p.Summary,
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		switch {
+		case (a == "--help" || a == "--version") && len(args) > 1:
+			return p.UsageErrorf("%s takes no other arguments; %s", a, p.usage())
+		case a == "--help":
+			fmt.Fprintf(p.stdout(), "%s\n%s\n\n%s\n", p.usage(), p.Summary,
 				"Options: --help, --version. Documentation: README.md of extbuilder.")
 			return ExitOK
-		case "--version", "-version":
-			fmt.Fprintf(p.stderr(), "%s %s\n", p.Name, Version)
+		case a == "--version":
+			fmt.Fprintf(p.stdout(), "%s %s\n", p.Name, Version)
 			return ExitOK
+		default:
+			return p.UsageErrorf("unknown option %s (only --help and --version are options); %s", QuoteArg(a), p.usage())
 		}
 	}
 	if len(args) != len(p.Args) {
-		p.line(fmt.Sprintf("expected %d arguments, found %d; %s", len(p.Args), len(args), p.usage()))
-		return ExitUsage
+		return p.UsageErrorf("expected %d arguments, found %d; %s", len(p.Args), len(args), p.usage())
 	}
 	err := run(args)
 	if err == nil {
@@ -109,4 +137,20 @@ func (p *Program) Run(args []string, run func(args []string) error) int {
 // Main runs the program with os.Args and exits.
 func (p *Program) Main(run func(args []string) error) {
 	os.Exit(p.Run(os.Args[1:], run))
+}
+
+// maxArg bounds how much of an argument a usage line repeats.
+const maxArg = 64
+
+// QuoteArg quotes a command-line argument for a usage line, cut to maxArg
+// bytes so that a huge argument cannot flood the peer's log.
+func QuoteArg(a string) string {
+	if len(a) > maxArg {
+		cut := maxArg
+		for cut > 0 && !utf8.RuneStart(a[cut]) {
+			cut--
+		}
+		return fmt.Sprintf("%q...", a[:cut])
+	}
+	return fmt.Sprintf("%q", a)
 }
