@@ -193,3 +193,13 @@ func names(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestMakeTestListsSkips: `make test` runs go test through test/skips, so
+// its output ends with every skipped test and the reason it gave.
+func TestMakeTestListsSkips(t *testing.T) {
+	needMake(t)
+	out, err := runMake(t, "-n", "test")
+	require.NoError(t, err, out)
+	assert.Regexp(t, `(?m)^go run \./test/skips -count=1 \./\.\.\.$`, out)
+	assert.NotRegexp(t, `(?m)^go test `, out, "go test runs only through test/skips")
+}
