@@ -88,7 +88,13 @@ var installCases = []installCase{
 	{name: "field-names-any-case", peerReadsSource: true, want: peerView{address: "localhost:9443", dialTimeout: peersim.DefaultDialTimeout,
 		tls: true, serverName: "localhost"}},
 
+	// The peer (persistence.ChaincodePackageParser) and ccaas_builder's
+	// detect read metadata.json with encoding/json: "Type" is type.
+	{name: "metadata-type-any-case", want: peerView{address: "asset-cc:9999", dialTimeout: 10 * time.Second}},
+
 	{name: "missing-connection-json", failing: "build"},
+	// Two spellings of type: the peer would read the last ("golang").
+	{name: "metadata-type-twice", failing: "detect", forceBuild: true},
 	// Two spellings of tls_required: the peer would keep the last (false).
 	{name: "field-given-twice", failing: "build"},
 	// externalbuilder.Duration.UnmarshalJSON fails on null: "invalid duration".

@@ -38,6 +38,9 @@ func (b *Builder) Build(sourceDir, metadataDir, outputDir string) error {
 	if err != nil {
 		return err
 	}
+	if w := m.Warning(); w != "" {
+		b.Warn("%s", w)
+	}
 	var conn []byte
 	switch m.Mode() {
 	case metadata.Service:

@@ -41,6 +41,7 @@ func FuzzParse(f *testing.F) {
 		`{"type":"\ud800"}`,
 		`{"type":7}`, `{"type":null}`, `{"type":["ccaas"]}`, `{"type":{"ccaas":true}}`,
 		`[]`, `"ccaas"`, `null`, ``, `{`, `{"type":`, `{"type":"ccaas"`, `{"a":1,}`,
+		`{"Type":"ccaas"}`, `{"TYPE":"binary","Path":"x"}`, `{"type":"ccaas","Type":"golang"}`, `{"type":"ccaas","label":null}`,
 		`{"type":"*"}`, `{"type":"c?aas"}`, `{"t*":"ccaas"}`, `{"type.x":"ccaas"}`, `{"#":"ccaas"}`,
 	} {
 		f.Add([]byte(s))
@@ -120,9 +121,12 @@ type field struct {
 
 type peerFields struct{ typ, label, path *field }
 
-// decodeLikeThePeer reads the top-level fields with encoding/json, token by
-// token, and reports whether a top-level key occurs twice (gjson keeps the
-// first, encoding/json the last: such documents are not compared).
+// decodeLikeThePeer reads the document with encoding/json into the peer's
+// fields (type, label, path: persistence.ChaincodePackageMetadata), which
+// matches names ignoring case and leaves null absent. A field that is not a
+// string fails the peer's decode: isString false. It also reports whether
+// one of the fields occurs twice, in any spelling: gjson keeps the first,
+// encoding/json the last, and Parse refuses such documents.
 func decodeLikeThePeer(t *testing.T, data []byte) (peerFields, bool) {
 	t.Helper()
 	var out peerFields
@@ -137,25 +141,34 @@ func decodeLikeThePeer(t *testing.T, data []byte) (peerFields, bool) {
 		if err != nil {
 			t.Fatalf("encoding/json: %v", err)
 		}
-		key := tok.(string)
-		dup = dup || seen[key]
-		seen[key] = true
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			t.Fatalf("encoding/json: %v", err)
 		}
-		var fd field
-		var s string
-		if json.Unmarshal(raw, &s) == nil && len(raw) > 0 && raw[0] == '"' {
-			fd = field{isString: true, str: s}
+		// Decode this one member as the peer decodes the file.
+		member, _ := json.Marshal(map[string]json.RawMessage{tok.(string): raw})
+		var peer struct {
+			Type  *string `json:"type"`
+			Label *string `json:"label"`
+			Path  *string `json:"path"`
 		}
-		switch key {
-		case "type":
-			out.typ = &fd
-		case "label":
-			out.label = &fd
-		case "path":
-			out.path = &fd
+		err = json.Unmarshal(member, &peer)
+		for _, f := range []struct {
+			name string
+			got  *string
+			dst  **field
+		}{{"type", peer.Type, &out.typ}, {"label", peer.Label, &out.label}, {"path", peer.Path, &out.path}} {
+			if !strings.EqualFold(f.name, tok.(string)) {
+				continue
+			}
+			dup = dup || seen[f.name]
+			seen[f.name] = true
+			switch {
+			case err != nil:
+				*f.dst = &field{}
+			case f.got != nil:
+				*f.dst = &field{isString: true, str: *f.got}
+			}
 		}
 	}
 	if _, err := dec.Token(); err != nil {

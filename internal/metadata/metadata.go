@@ -45,6 +45,9 @@ type Metadata struct {
 	Type  string
 	Label string
 	Path  string
+	// Respelt lists the field names written in another case, such as
+	// `"Type" as type`; "" when none. See Warning.
+	Respelt string
 }
 
 // Mode returns how the package is handled; types compare case-insensitively.
@@ -107,8 +110,11 @@ func withoutPath(err error) string {
 	return err.Error()
 }
 
-// Parse decodes metadata.json. Only type is required here: the peer has
-// already checked the label at install time.
+// Parse decodes metadata.json as the peer does (persistence.
+// ChaincodePackageParser, with encoding/json): field names match ignoring
+// case, null is absent, other fields are ignored. Only type is required
+// here: the peer has already checked the label at install time. A field
+// given twice is refused: the peer would take the last, gjson the first.
 func Parse(data []byte) (Metadata, error) {
 	if !utf8.Valid(data) {
 		return Metadata{}, &Error{Problem: "expected UTF-8 JSON, found invalid UTF-8"}
@@ -121,23 +127,75 @@ func Parse(data []byte) (Metadata, error) {
 		return Metadata{}, &Error{Problem: "expected a JSON object, found " + kind(doc)}
 	}
 	var m Metadata
-	for _, f := range []struct {
-		name     string
-		dst      *string
-		required bool
-	}{{"type", &m.Type, true}, {"label", &m.Label, false}, {"path", &m.Path, false}} {
-		v := doc.Get(f.name)
-		switch {
-		case !v.Exists() && f.required:
-			return Metadata{}, &Error{Field: f.name, Problem: "required field is missing"}
-		case !v.Exists():
-		case v.Type != gjson.String:
-			return Metadata{}, &Error{Field: f.name, Problem: "expected a string, found " + kind(v)}
-		default:
-			*f.dst = v.Str
+	var err error
+	var written [3]string // each field's name as the file spells it
+	var respelt []string
+	nullType := false
+	doc.ForEach(func(k, v gjson.Result) bool {
+		i := fieldIndex(k.Str)
+		if i < 0 {
+			return true
 		}
+		name := fieldNames[i]
+		if written[i] != "" {
+			err = &Error{Field: name, Problem: fmt.Sprintf("given twice, as %s and %s: the peer would silently use the last one", Quote(written[i]), Quote(k.Str))}
+			return false
+		}
+		written[i] = k.Str
+		if k.Str != name {
+			respelt = append(respelt, Quote(k.Str)+" as "+name)
+		}
+		switch v.Type {
+		case gjson.Null: // absent, as the peer reads it
+			nullType = nullType || i == 0
+		case gjson.String:
+			*[]*string{&m.Type, &m.Label, &m.Path}[i] = v.Str
+		default:
+			err = &Error{Field: name, Problem: "expected a string, found " + kind(v)}
+			return false
+		}
+		return true
+	})
+	switch {
+	case err != nil:
+		return Metadata{}, err
+	case written[0] == "":
+		return Metadata{}, &Error{Field: "type", Problem: "required field is missing"}
+	case nullType:
+		return Metadata{}, &Error{Field: "type", Problem: "expected a string, found null, which the peer reads as no type"}
+	}
+	if respelt != nil {
+		m.Respelt = strings.Join(respelt, ", ")
 	}
 	return m, nil
+}
+
+// fieldNames are the fields of metadata.json, in Parse's order.
+var fieldNames = [3]string{"type", "label", "path"}
+
+// fieldIndex finds name in fieldNames as encoding/json would: exactly, or
+// else ignoring case. -1 when it is none of them.
+func fieldIndex(name string) int {
+	for i, f := range fieldNames {
+		if f == name {
+			return i
+		}
+	}
+	for i, f := range fieldNames {
+		if strings.EqualFold(f, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Warning is the line to print when the file spells field names in
+// another case; "" when it does not.
+func (m Metadata) Warning() string {
+	if m.Respelt == "" {
+		return ""
+	}
+	return File + ": field names read ignoring case, as the peer reads them: " + m.Respelt
 }
 
 func kind(v gjson.Result) string {

@@ -34,7 +34,10 @@ func TestParseRefuses(t *testing.T) {
 		{`"ccaas"`, "metadata.json: expected a JSON object, found a string"},
 		{`{"label":"x"}`, "metadata.json: type: required field is missing"},
 		{`{"type":7}`, "metadata.json: type: expected a string, found a number"},
-		{`{"type":null}`, "metadata.json: type: expected a string, found null"},
+		{`{"type":null}`, "metadata.json: type: expected a string, found null, which the peer reads as no type"},
+		// The peer's encoding/json keeps the last of two spellings; gjson the first.
+		{`{"type":"binary","type":"ccaas"}`, `metadata.json: type: given twice, as "type" and "type": the peer would silently use the last one`},
+		{`{"type":"ccaas","Type":"golang"}`, `metadata.json: type: given twice, as "type" and "Type": the peer would silently use the last one`},
 		{`{"type":"ccaas","path":{}}`, "metadata.json: path: expected a string, found an object"},
 		{`{"type":"ccaas","label":true}`, "metadata.json: label: expected a string, found a boolean"},
 		{"{\"type\":\"cc\xffas\"}", "metadata.json: expected UTF-8 JSON, found invalid UTF-8"},
@@ -43,6 +46,37 @@ func TestParseRefuses(t *testing.T) {
 		require.Error(t, err, tc.in)
 		assert.Equal(t, tc.want, err.Error(), tc.in)
 	}
+}
+
+// The peer reads metadata.json with encoding/json into
+// persistence.ChaincodePackageMetadata (core/chaincode/persistence), and
+// Fabric's ccaas_builder detect does the same: field names match ignoring
+// case, null is absent, other fields are ignored. So {"Type":"ccaas"}
+// installs, and extbuilder claims it too, with a warning for build to print.
+func TestParseAsThePeer(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    Metadata
+		warning string
+	}{
+		{`{"Type":"ccaas","Label":"mycc"}`, Metadata{Type: "ccaas", Label: "mycc", Respelt: `"Type" as type, "Label" as label`},
+			`metadata.json: field names read ignoring case, as the peer reads them: "Type" as type, "Label" as label`},
+		{`{"TYPE":"binary","PATH":"bin/cc"}`, Metadata{Type: "binary", Path: "bin/cc", Respelt: `"TYPE" as type, "PATH" as path`},
+			`metadata.json: field names read ignoring case, as the peer reads them: "TYPE" as type, "PATH" as path`},
+		{`{"type":"ccaas","label":null,"path":null}`, Metadata{Type: "ccaas"}, ""},
+		{`{"typ\u0065":"ccaas"}`, Metadata{Type: "ccaas"}, ""},
+		{`{"type":"ccaas","kind":7,"labels":[1]}`, Metadata{Type: "ccaas"}, ""},
+	} {
+		m, err := Parse([]byte(tc.in))
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.want, m, tc.in)
+		assert.Equal(t, tc.warning, m.Warning(), tc.in)
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, File), []byte(`{"Type":"CCAAS","Label":"mycc"}`), 0o700))
+	m, err := Claim(dir)
+	require.NoError(t, err)
+	assert.Equal(t, Service, m.Mode())
 }
 
 func TestClaim(t *testing.T) {

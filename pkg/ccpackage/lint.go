@@ -278,6 +278,9 @@ func (l *linter) checkMetadata(out *outerArchive) (md metadata.Metadata, ok bool
 		return md, false
 	}
 	l.report.Type = md.Type
+	if w := md.Warning(); w != "" {
+		l.warnf("%s", w)
+	}
 	if err := metadata.CheckLabel(md.Label); err != nil {
 		l.errorf("%v: the peer refuses the package", err)
 	} else {

@@ -157,6 +157,9 @@ func corpusCases() []corpusCase {
 			metadata: str(`{"type":` + deep(30000) + `}`), want: []string{"metadata.json", "type"}},
 		{name: "metadata-type-nul", why: "type holds an escaped NUL character", program: "detect",
 			metadata: str(`{"type":"cc\u0000aas","label":"corpus"}`), want: []string{"metadata.json", "type"}},
+		// The peer's encoding/json would read the last type ("golang"); gjson the first.
+		{name: "metadata-type-two-spellings", why: "type given as type and TYPE with different values", program: "detect",
+			metadata: str(`{"type":"ccaas","label":"corpus","TYPE":"golang"}`), want: []string{"metadata.json", "type", "given twice"}},
 		{name: "metadata-raw-nul", why: "metadata.json holds a raw NUL byte", program: "detect",
 			metadata: str("{\"type\":\"ccaas\",\x00\"label\":\"corpus\"}"), want: []string{"metadata.json"}},
 		{name: "metadata-invalid-utf8", why: "type holds bytes that are not UTF-8", program: "detect",
