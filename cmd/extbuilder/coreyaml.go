@@ -42,8 +42,8 @@ Reads CORE_YAML (standard input when absent or "-") and writes the result to
 standard output, or to OUTPUT, which may be CORE_YAML itself (replaced
 atomically). An entry with the same name and path already there is left as
 it is; the same name with another path is an error. Layouts that cannot be
-edited safely (aliases, flow mappings over several lines, ...) are refused
-with the line and what was found.
+edited safely (aliases, flow lists over several lines, ...) and text that is
+not valid YAML are refused with the line and what was found.
 
 Options:
 `

@@ -129,3 +129,24 @@ func TestCoreYAMLErrors(t *testing.T) {
 		assert.Contains(t, out, "\nOptions:\n  -name name\n", help)
 	}
 }
+
+// The Kubernetes builder is added with the flags alone, next to an
+// extbuilder entry added before; running it again changes nothing.
+func TestCoreYAMLSecondBuilder(t *testing.T) {
+	args := []string{"-name", "extbuilder-k8s", "-path", "/opt/hyperledger/extbuilder-k8s", "-propagate", "KUBERNETES_SERVICE_HOST,KUBERNETES_SERVICE_PORT"}
+	code, out, errOut := coreYAML(t, ccaasThenOurs, args...)
+	require.Equal(t, 0, code, errOut)
+	assert.Empty(t, errOut)
+	assert.Equal(t, strings.Replace(ccaasThenOurs, "       - name: extbuilder\n", `       - name: extbuilder-k8s
+         path: /opt/hyperledger/extbuilder-k8s
+         propagateEnvironment:
+           - KUBERNETES_SERVICE_HOST
+           - KUBERNETES_SERVICE_PORT
+       - name: extbuilder
+`, 1), out)
+
+	code, again, errOut := coreYAML(t, out, args...)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, out, again)
+	assert.Contains(t, errOut, "an entry named extbuilder-k8s with path /opt/hyperledger/extbuilder-k8s is already there (line 4); nothing changed")
+}

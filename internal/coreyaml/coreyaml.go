@@ -1,9 +1,10 @@
 // Package coreyaml adds a builder entry to chaincode.externalBuilders in the
-// text of a peer's core.yaml. It edits lines instead of decoding and
-// re-encoding the YAML, so every byte it does not need to touch (comments,
-// key order, quoting, blank lines, CRLF line ends) stays exactly as it was.
-// Layouts it cannot edit safely are refused with an error naming the line
-// and what was found there, never guessed at.
+// text of a peer's core.yaml. go.yaml.in/yaml/v3 (the same libyaml-derived
+// parser family as the peer's configuration loader) finds the list, its line
+// and its indentation; only the splice of new lines is done here, so every
+// byte it does not need to touch (comments, key order, quoting, blank lines,
+// CRLF line ends) stays exactly as it was. Layouts it cannot edit safely are
+// refused with an error naming the line and what was found there.
 package coreyaml
 
 import (
@@ -13,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Builder is one chaincode.externalBuilders entry.
@@ -39,15 +42,14 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	if e.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", e.Line)
-	}
+	s := e.Msg
 	if e.Field != "" {
-		b.WriteString(e.Field + ": ")
+		s = e.Field + ": " + s
 	}
-	b.WriteString(e.Msg)
-	return b.String()
+	if e.Line > 0 {
+		s = fmt.Sprintf("line %d: %s", e.Line, s)
+	}
+	return s
 }
 
 const (
@@ -86,24 +88,11 @@ type line struct {
 	eol  string // "\n", "\r\n" or "" for a last line without one
 }
 
-func (l line) indent() int { return len(l.text) - len(strings.TrimLeft(l.text, " ")) }
-
 func (l line) trimmed() string { return strings.TrimSpace(l.text) }
-
-// structural lines carry YAML content: not blank and not only a comment.
-func (l line) structural() bool {
-	t := l.trimmed()
-	return t != "" && !strings.HasPrefix(t, "#")
-}
-
-func (l line) isDash() bool {
-	t := strings.TrimLeft(l.text, " ")
-	return t == "-" || strings.HasPrefix(t, "- ") || strings.HasPrefix(t, "-\t")
-}
 
 type doc struct {
 	bom   string
-	lines []line
+	lines []line // lines[i] is the parser's line i+1
 	eol   string // line end used for inserted lines
 }
 
@@ -145,13 +134,11 @@ func (d *doc) bytes() []byte {
 // insert places texts as new lines before index at, using the line end of
 // the line before them (or the file's) and giving that line one if it was
 // the last line and had none.
-func (d *doc) insert(at int, texts []string) {
-	eol := d.eol
-	lastHadNoEOL := false
+func (d *doc) insert(at int, texts ...string) {
+	eol, lastHadNoEOL := d.eol, false
 	if at > 0 {
 		if d.lines[at-1].eol == "" {
-			lastHadNoEOL = true
-			d.lines[at-1].eol = eol
+			lastHadNoEOL, d.lines[at-1].eol = true, eol
 		} else {
 			eol = d.lines[at-1].eol
 		}
@@ -160,11 +147,69 @@ func (d *doc) insert(at int, texts []string) {
 	for i, t := range texts {
 		added[i] = line{text: t, eol: eol}
 	}
-	if at == len(d.lines) && at > 0 && lastHadNoEOL {
-		// A file that ended without a line end still does.
-		added[len(added)-1].eol = ""
+	if lastHadNoEOL && at == len(d.lines) {
+		added[len(added)-1].eol = "" // a file that ended without a line end still does
 	}
 	d.lines = append(d.lines[:at], append(added, d.lines[at:]...)...)
+}
+
+// offset turns the parser's 1-based column (in characters) into a byte
+// offset in the text of line n.
+func (d *doc) offset(n *yaml.Node) int {
+	t, col := d.lines[n.Line-1].text, 1
+	for i := range t {
+		if col == n.Column {
+			return i
+		}
+		col++
+	}
+	return len(t)
+}
+
+// found quotes the input where node n starts, for error messages.
+func (d *doc) found(n *yaml.Node) string {
+	if n.Line < 1 || n.Line > len(d.lines) {
+		return ""
+	}
+	return short(strings.TrimSpace(d.lines[n.Line-1].text[d.offset(n):]))
+}
+
+// lineOf returns the first line that holds s outside a comment line, or 0.
+func (d *doc) lineOf(s string) int {
+	for i, l := range d.lines {
+		if strings.Contains(l.text, s) && !strings.HasPrefix(l.trimmed(), "#") {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// checkLines refuses what the parser would read differently from this
+// package's line splitting, tab indentation, and more than one document.
+func checkLines(d *doc) error {
+	marker, content := false, false
+	for i, l := range d.lines {
+		if j := strings.IndexAny(l.text, "\r\u0085\u2028\u2029"); j >= 0 {
+			r, _ := utf8.DecodeRuneInString(l.text[j:])
+			return &Error{Line: i + 1, Msg: fmt.Sprintf("found the line break %q; expected LF or CRLF line ends", r)}
+		}
+		t := l.trimmed()
+		if t == "" || t[0] == '#' {
+			continue
+		}
+		if strings.Contains(l.text[:len(l.text)-len(strings.TrimLeft(l.text, " \t"))], "\t") {
+			return &Error{Line: i + 1, Msg: "found a tab in the indentation; YAML indentation must be spaces"}
+		}
+		if len(t) >= 3 && (t[:3] == "---" || t[:3] == "...") && l.text[0] == t[0] && (len(t) == 3 || t[3] == ' ' || t[3] == '\t') {
+			if rest := strings.TrimSpace(t[3:]); marker || content || (rest != "" && rest[0] != '#') {
+				return &Error{Line: i + 1, Msg: fmt.Sprintf("found %q: only a single YAML document with no content on its --- line can be edited", short(t))}
+			}
+			marker = true
+			continue
+		}
+		content = content || t[0] != '%'
+	}
+	return nil
 }
 
 // InsertFirst returns src with b added as the first entry of
@@ -178,467 +223,222 @@ func InsertFirst(src []byte, b Builder) (Result, error) {
 		return Result{}, &Error{Msg: "the file is not UTF-8 text; expected a peer core.yaml"}
 	}
 	d := split(src)
-	if err := checkDocument(d); err != nil {
+	if err := checkLines(d); err != nil {
 		return Result{}, err
 	}
-	unit := indentUnit(d)
+	var root yaml.Node
+	if err := yaml.Unmarshal(src, &root); err != nil {
+		// The peer's parser (yaml.v2, the same lineage) reports the same
+		// problem at the same line, so its words are kept.
+		e := &Error{Msg: "not valid YAML, as the peer reads it: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+		if a, ok := strings.CutPrefix(e.Msg[strings.LastIndex(e.Msg, ": ")+2:], "unknown anchor '"); ok {
+			e.Line = d.lineOf("*" + strings.TrimSuffix(a, "' referenced")) // the parser does not say where
+		}
+		return Result{}, e
+	}
+	if len(root.Content) == 0 || isNull(root.Content[0]) && root.Content[0].Value == "" {
+		return Result{}, &Error{Msg: "the file holds no YAML content; expected a peer core.yaml"}
+	}
+	top := root.Content[0]
+	if !isBlock(top, yaml.MappingNode) {
+		return Result{}, &Error{Line: top.Line, Msg: fmt.Sprintf("expected a top-level key such as \"peer:\", found %q; the top level must be a block mapping", d.found(top))}
+	}
+	if top.Column != 1 {
+		return Result{}, &Error{Line: top.Line, Msg: "expected the first key at column 1, found indented content; the top level must be a block mapping"}
+	}
+	unit := indentUnit(top)
 
-	cc, err := findChaincode(d)
+	ccKey, cc, err := lookup(top, "", "chaincode")
 	if err != nil {
 		return Result{}, err
 	}
-	if cc < 0 {
-		// No chaincode section at all: add one at the end.
-		at := len(d.lines)
-		texts := append([]string{"chaincode:", strings.Repeat(" ", unit) + "externalBuilders:"},
-			blockEntry(b, 2*unit, 2*unit+2)...)
-		d.insert(at, texts)
-		return Result{Text: d.bytes(), Changed: true, Line: at + 3, Names: []string{b.Name}}, nil
+	if ccKey == nil { // no chaincode section at all: add one at the end
+		return withList(d, b, len(d.lines), 2*unit, "chaincode:", pad(unit)+"externalBuilders:")
 	}
-
-	end := sectionEnd(d, cc)
-	child, key, err := findListKey(d, cc, end)
+	var key, list *yaml.Node
+	child := unit // the indentation of chaincode's keys
+	switch {
+	case isBlock(cc, yaml.MappingNode):
+		if key, list, err = lookup(cc, "chaincode", "externalBuilders"); err != nil {
+			return Result{}, err
+		}
+		child = cc.Column - 1
+	case !isNull(cc) || cc.Value != "":
+		return Result{}, &Error{Line: cc.Line, Field: "chaincode", Msg: fmt.Sprintf("expected a block mapping on the following lines, found %q; %s", d.found(cc), hintEnv)}
+	}
+	switch {
+	case key == nil: // add the key as chaincode's first child
+		return withList(d, b, ccKey.Line, child+unit, pad(child)+"externalBuilders:")
+	case list.Anchor != "" || list.Kind == yaml.AliasNode || list.Style&yaml.TaggedStyle != 0 ||
+		list.Kind != yaml.SequenceNode && (!isNull(list) || list.Line != key.Line && list.Value != ""):
+		return Result{}, &Error{Line: list.Line, Field: fieldList, Msg: fmt.Sprintf("expected a list, found %q", d.found(list))}
+	}
+	entries, err := readEntries(d, list)
 	if err != nil {
 		return Result{}, err
 	}
-	if key < 0 {
-		// chaincode has no externalBuilders: add the key as its first child.
-		if child < 0 {
-			child = unit
-		}
-		texts := append([]string{strings.Repeat(" ", child) + "externalBuilders:"},
-			blockEntry(b, child+unit, child+unit+2)...)
-		d.insert(cc+1, texts)
-		return Result{Text: d.bytes(), Changed: true, Line: cc + 3, Names: []string{b.Name}}, nil
+	names := []string{b.Name}
+	for _, e := range entries {
+		names = append(names, e.name)
 	}
-	return editList(d, key, end, child, unit, b)
-}
-
-// checkDocument refuses inputs whose top level is not one block mapping.
-func checkDocument(d *doc) error {
-	seenContent, seenMarker := false, false
-	for i, l := range d.lines {
-		if !l.structural() {
+	for _, e := range entries {
+		if !e.hasName || e.name != b.Name {
 			continue
 		}
-		if lead := l.text[:len(l.text)-len(strings.TrimLeft(l.text, " \t"))]; strings.Contains(lead, "\t") {
-			return &Error{Line: i + 1, Msg: "found a tab in the indentation; YAML indentation must be spaces"}
+		if e.path == "" || path.Clean(e.path) != path.Clean(b.Path) {
+			return Result{}, &Error{Line: e.line, Field: fieldList,
+				Msg: fmt.Sprintf("an entry named %q already exists with path %q, expected %q; hint: remove that entry, or choose another name with -name", b.Name, e.path, b.Path)}
 		}
-		t := l.trimmed()
-		if l.indent() == 0 && (t == "---" || strings.HasPrefix(t, "--- ") || t == "..." || strings.HasPrefix(t, "... ")) {
-			rest, _ := stripComment(strings.TrimSpace(t[3:]))
-			if seenContent || seenMarker || rest != "" {
-				return &Error{Line: i + 1, Msg: fmt.Sprintf("found %q: only a single YAML document with no content on its --- line can be edited", t)}
-			}
-			seenMarker = true
-			continue
-		}
-		if !seenContent && strings.HasPrefix(l.text, "%") {
-			continue // a directive such as %YAML 1.2
-		}
-		if !seenContent {
-			if l.indent() != 0 {
-				return &Error{Line: i + 1, Msg: "expected the first key at column 1, found indented content; the top level must be a block mapping"}
-			}
-			if _, _, ok := splitKey(l.text); !ok {
-				return &Error{Line: i + 1, Msg: fmt.Sprintf("expected a top-level key such as \"peer:\", found %q; the top level must be a block mapping", short(t))}
-			}
-		}
-		seenContent = true
+		return Result{Text: d.bytes(), Line: e.line, Names: names[1:]}, nil
 	}
-	if !seenContent {
-		return &Error{Msg: "the file holds no YAML content; expected a peer core.yaml"}
+
+	flow := list.Style&yaml.FlowStyle != 0
+	if flow && (len(entries) > 0 || list.Line != key.Line) {
+		// [...]: the entry goes in front, in flow style.
+		t, at, sep := d.lines[list.Line-1].text, d.offset(list)+1, ", "
+		if len(entries) == 0 {
+			sep = ""
+		}
+		d.lines[list.Line-1].text = t[:at] + flowEntry(b) + sep + t[at:]
+		return Result{Text: d.bytes(), Changed: true, Line: list.Line, Names: names}, nil
 	}
-	return nil
+	if flow || isNull(list) {
+		// No value, a null or [] on the key's line: drop it, keep any
+		// comment, add a block list.
+		if flow || list.Value != "" {
+			t, start := d.lines[key.Line-1].text, d.offset(list)
+			end := start + len(list.Value)
+			if flow {
+				end = start + strings.IndexByte(t[start:], ']') + 1
+			}
+			d.lines[key.Line-1].text = strings.TrimRight(t[:start], " ") + t[end:]
+		}
+		return withList(d, b, key.Line, key.Column-1+unit)
+	}
+	// A block list: insert above the first entry, and above a comment right
+	// on top of it (no blank line between), taken to belong to that entry.
+	at := list.Line - 1
+	for at-1 > key.Line-1 && strings.HasPrefix(d.lines[at-1].trimmed(), "#") {
+		at--
+	}
+	dash, keys := list.Column-1, list.Column+1
+	if first := list.Content[0]; first.Style&yaml.FlowStyle == 0 {
+		keys = first.Column - 1 // copy the first entry's key column
+	}
+	d.insert(at, blockEntry(b, dash, keys)...)
+	return Result{Text: d.bytes(), Changed: true, Line: at + 1, Names: names}, nil
 }
 
-// indentUnit guesses the file's indentation step from the first nested key
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null" && n.Anchor == "" && n.Style&yaml.TaggedStyle == 0
+}
+
+func isBlock(n *yaml.Node, kind yaml.Kind) bool {
+	return n.Kind == kind && n.Anchor == "" && n.Style&(yaml.TaggedStyle|yaml.FlowStyle) == 0
+}
+
+// indentUnit takes the file's indentation step from the first nested block
 // under a top-level key, so added lines look like their neighbours.
-func indentUnit(d *doc) int {
-	for i, l := range d.lines {
-		if !l.structural() || l.indent() != 0 {
-			continue
-		}
-		for _, n := range d.lines[i+1:] {
-			if !n.structural() {
-				continue
-			}
-			if n.indent() > 0 && n.indent() <= 8 {
-				return n.indent()
-			}
-			break
+func indentUnit(top *yaml.Node) int {
+	for i := 1; i < len(top.Content); i += 2 {
+		if v := top.Content[i]; (isBlock(v, yaml.MappingNode) || isBlock(v, yaml.SequenceNode)) && v.Column > 1 && v.Column <= 9 {
+			return v.Column - 1
 		}
 	}
 	return 4
 }
 
-// findChaincode returns the index of the top-level chaincode: line, or -1.
-// Keys are compared case-insensitively because the peer's configuration
-// library treats them so.
-func findChaincode(d *doc) (int, error) {
-	found := -1
-	for i, l := range d.lines {
-		if !l.structural() || l.indent() != 0 {
-			continue
-		}
-		k, rest, ok := splitKey(l.text)
-		if !ok {
-			continue // a document marker or directive, checked already
-		}
-		if k == "<<" {
-			return -1, &Error{Line: i + 1, Msg: "found a top-level merge key (<<); the chaincode section may come from an alias, which cannot be edited safely; " + hintEnv}
-		}
-		if !strings.EqualFold(k, "chaincode") {
-			continue
-		}
-		if found >= 0 {
-			return -1, &Error{Line: i + 1, Field: "chaincode", Msg: fmt.Sprintf("found a second chaincode key (the first is on line %d); remove the duplicate", found+1)}
-		}
-		if v, _ := stripComment(strings.TrimSpace(rest)); v != "" {
-			return -1, &Error{Line: i + 1, Field: "chaincode", Msg: fmt.Sprintf("expected a block mapping on the following lines, found the value %q on the key's line; %s", short(v), hintEnv)}
-		}
-		found = i
-	}
-	return found, nil
-}
-
-// sectionEnd returns the index of the first line after the section that
-// starts at line start: the next structural line indented no deeper than
-// start's line, or the end of the file.
-func sectionEnd(d *doc, start int) int {
-	base := d.lines[start].indent()
-	for i := start + 1; i < len(d.lines); i++ {
-		if l := d.lines[i]; l.structural() && l.indent() <= base {
-			return i
-		}
-	}
-	return len(d.lines)
-}
-
-// findListKey returns the indentation of chaincode's children (-1 if it has
-// none) and the index of its externalBuilders line (-1 if absent).
-func findListKey(d *doc, cc, end int) (child, key int, err error) {
-	child, key = -1, -1
-	for i := cc + 1; i < end; i++ {
-		l := d.lines[i]
-		if !l.structural() {
-			continue
-		}
-		if child < 0 {
-			child = l.indent()
-		}
+// lookup returns the key named name (compared case-insensitively, as the
+// peer's configuration library does) of the block mapping m and its value.
+// field names m in errors.
+func lookup(m *yaml.Node, field, name string) (key, value *yaml.Node, err error) {
+	full := strings.TrimPrefix(field+"."+name, ".")
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
 		switch {
-		case l.indent() < child:
-			return -1, -1, &Error{Line: i + 1, Field: "chaincode", Msg: fmt.Sprintf("expected indentation of %d spaces, found %d", child, l.indent())}
-		case l.indent() > child:
-			continue // a nested value
-		case l.isDash() && i > firstKey(d, cc, end, child):
-			continue // a sequence written at its key's indentation
-		}
-		k, _, ok := splitKey(l.text)
-		if !ok {
-			return -1, -1, &Error{Line: i + 1, Field: "chaincode", Msg: fmt.Sprintf("expected a key, found %q; chaincode must be a block mapping", short(l.trimmed()))}
-		}
-		if k == "<<" {
-			return -1, -1, &Error{Line: i + 1, Field: "chaincode", Msg: "found a merge key (<<); externalBuilders may come from an alias, which cannot be edited safely; " + hintEnv}
-		}
-		if !strings.EqualFold(k, "externalBuilders") {
-			continue
-		}
-		if key >= 0 {
-			return -1, -1, &Error{Line: i + 1, Field: fieldList, Msg: fmt.Sprintf("found a second externalBuilders key (the first is on line %d); remove the duplicate", key+1)}
-		}
-		key = i
-	}
-	return child, key, nil
-}
-
-// firstKey returns the index of the first key line at indentation child in
-// the section, or len(d.lines).
-func firstKey(d *doc, from, end, child int) int {
-	for i := from + 1; i < end; i++ {
-		if l := d.lines[i]; l.structural() && l.indent() == child && !l.isDash() {
-			return i
+		case k.Value == "<<" || k.Kind == yaml.AliasNode:
+			return nil, nil, &Error{Line: k.Line, Field: field, Msg: fmt.Sprintf("found a merge key (<<) or an alias as a key; %s may come from an alias, which cannot be edited safely; %s", name, hintEnv)}
+		case !strings.EqualFold(k.Value, name):
+		case key != nil:
+			return nil, nil, &Error{Line: k.Line, Field: full, Msg: fmt.Sprintf("found a second %s key (the first is on line %d); remove the duplicate", name, key.Line)}
+		case k.Column != m.Column:
+			return nil, nil, &Error{Line: k.Line, Field: full, Msg: "found a complex key (? ...); expected \"" + name + ":\""}
+		default:
+			key, value = k, m.Content[i+1]
 		}
 	}
-	return len(d.lines)
-}
-
-// editList handles the value of the externalBuilders key on line key.
-func editList(d *doc, key, end, child, unit int, b Builder) (Result, error) {
-	kl := d.lines[key]
-	_, rest, _ := splitKey(kl.text)
-	value, _ := stripComment(strings.TrimSpace(rest))
-	switch {
-	case value == "[]" || value == "~" || strings.EqualFold(value, "null") || isEmptyFlowList(value):
-		// An empty list or no value: drop it, keep any comment, add a block list.
-		colon := len(kl.text) - len(rest) - 1
-		at := colon + strings.Index(kl.text[colon:], value)
-		d.lines[key].text = kl.text[:colon+1]
-		if after := kl.text[at+len(value):]; strings.TrimSpace(after) != "" {
-			d.lines[key].text += after // the comment, with its spacing
-		}
-		d.insert(key+1, blockEntry(b, child+unit, child+unit+2))
-		return Result{Text: d.bytes(), Changed: true, Line: key + 2, Names: []string{b.Name}}, nil
-	case strings.HasPrefix(value, "["):
-		return editFlowList(d, key, value, b)
-	case value != "":
-		return Result{}, &Error{Line: key + 1, Field: fieldList, Msg: fmt.Sprintf("expected a list, found %q", short(value))}
-	}
-	return editBlockList(d, key, end, child, unit, b)
-}
-
-func isEmptyFlowList(v string) bool {
-	return strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") && strings.TrimSpace(v[1:len(v)-1]) == ""
+	return key, value, nil
 }
 
 // entry is what the edit needs to know about one existing list entry.
 type entry struct {
-	line       int // index of its first line
+	line       int // 1-based line where it starts
 	name, path string
 	hasName    bool
 }
 
-// editBlockList handles a block sequence under externalBuilders (or nothing:
-// a null value).
-func editBlockList(d *doc, key, end, child, unit int, b Builder) (Result, error) {
-	keyIndent := d.lines[key].indent()
-	// The list runs until a line indented no deeper than the key, except that
-	// YAML allows the dashes at the key's own indentation.
-	stop := end
-	dash := -1
-	for i := key + 1; i < end; i++ {
-		l := d.lines[i]
-		if !l.structural() {
-			continue
-		}
-		if l.indent() < keyIndent || (l.indent() == keyIndent && !l.isDash()) {
-			stop = i
-			break
-		}
-		if dash < 0 {
-			dash = l.indent()
-			if !l.isDash() {
-				return Result{}, &Error{Line: i + 1, Field: fieldList, Msg: fmt.Sprintf("expected a list of builders, found %q", short(l.trimmed()))}
-			}
-		}
+// readEntries reads the name and path of every entry of list, refusing
+// what cannot be read safely.
+func readEntries(d *doc, list *yaml.Node) ([]entry, error) {
+	if list.Style&yaml.FlowStyle != 0 && !d.oneLine(list) {
+		return nil, &Error{Line: list.Line, Field: fieldList, Msg: fmt.Sprintf("expected a flow list on one line, found %q; %s", d.found(list), hintEnv)}
 	}
-	if dash < 0 {
-		// externalBuilders: with no value.
-		d.insert(key+1, blockEntry(b, child+unit, child+unit+2))
-		return Result{Text: d.bytes(), Changed: true, Line: key + 2, Names: []string{b.Name}}, nil
-	}
-
 	var entries []entry
-	keyCol := -1 // the column of the first entry's keys, copied for ours
-	for i := key + 1; i < stop; i++ {
-		l := d.lines[i]
-		if !l.structural() {
-			continue
-		}
+	for n, it := range list.Content {
+		field := fmt.Sprintf("%s entry %d", fieldList, n+1)
 		switch {
-		case l.indent() < dash:
-			return Result{}, &Error{Line: i + 1, Field: fieldList, Msg: fmt.Sprintf("expected indentation of at least %d spaces, found %d", dash, l.indent())}
-		case l.indent() > dash:
-			continue // inside the current entry
-		case !l.isDash():
-			return Result{}, &Error{Line: i + 1, Field: fieldList, Msg: fmt.Sprintf("expected a list entry starting with \"- \", found %q", short(l.trimmed()))}
+		case isNull(it) && it.Value == "":
+			return nil, &Error{Line: it.Line, Field: field, Msg: "found an empty entry; expected name and path"}
+		case it.Kind != yaml.MappingNode || it.Anchor != "" || it.Style&yaml.TaggedStyle != 0:
+			return nil, &Error{Line: it.Line, Field: field, Msg: fmt.Sprintf("expected a mapping with name and path, found %q", d.found(it))}
+		case it.Style&yaml.FlowStyle != 0 && list.Style&yaml.FlowStyle == 0 && !d.oneLine(it):
+			return nil, &Error{Line: it.Line, Field: field, Msg: fmt.Sprintf("expected a flow mapping on one line, found %q", d.found(it))}
 		}
-		e, col, err := readBlockEntry(d, i, stop, dash, len(entries)+1)
-		if err != nil {
-			return Result{}, err
-		}
-		if keyCol < 0 {
-			keyCol = col
+		e := entry{line: it.Line}
+		for i := 0; i+1 < len(it.Content); i += 2 {
+			k, v := it.Content[i], it.Content[i+1]
+			isName, isPath := strings.EqualFold(k.Value, "name"), strings.EqualFold(k.Value, "path")
+			switch {
+			case k.Value == "<<" || k.Kind == yaml.AliasNode:
+				return nil, &Error{Line: k.Line, Field: field, Msg: "found a merge key (<<) or an alias as a key, which cannot be read safely; " + hintEnv}
+			case !isName && !isPath:
+				continue
+			case v.Kind != yaml.ScalarNode || v.Anchor != "" || v.Style&(yaml.TaggedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0:
+				return nil, &Error{Line: v.Line, Field: field + "." + strings.ToLower(k.Value),
+					Msg: fmt.Sprintf("expected a plain or quoted string, found %q (anchors, aliases, tags, block scalars and collections are not read)", d.found(v))}
+			case isName && e.hasName || isPath && e.path != "":
+				return nil, &Error{Line: k.Line, Field: field, Msg: "found " + strings.ToLower(k.Value) + " twice"}
+			case isName:
+				e.name, e.hasName = v.Value, true
+			default:
+				e.path = v.Value
+			}
 		}
 		entries = append(entries, e)
 	}
-	if r, done, err := existing(d, entries, b); done || err != nil {
-		return r, err
-	}
-
-	// Insert above the first entry, and above a comment directly on top of
-	// it (no blank line between), which is taken to belong to that entry.
-	at := entries[0].line
-	for at-1 > key && strings.HasPrefix(d.lines[at-1].trimmed(), "#") {
-		at--
-	}
-	d.insert(at, blockEntry(b, dash, keyCol))
-	return Result{Text: d.bytes(), Changed: true, Line: at + 1, Names: names(b, entries)}, nil
+	return entries, nil
 }
 
-// readBlockEntry reads the entry whose dash is on line start. It returns the
-// column its keys start at.
-func readBlockEntry(d *doc, start, stop, dash, n int) (entry, int, error) {
-	e := entry{line: start}
-	field := fmt.Sprintf("%s entry %d", fieldList, n)
-	first := d.lines[start].text[dash+1:]
-	content := strings.TrimLeft(first, " ")
-	col := dash + 1 + len(first) - len(content)
-	body, _ := stripComment(content)
-	i := start + 1
-	switch {
-	case body == "":
-		// "-" alone: the keys follow on the next lines.
-		col = -1
-		for ; i < stop; i++ {
-			if l := d.lines[i]; l.structural() {
-				if l.indent() <= dash {
-					break
-				}
-				col = l.indent()
-				break
-			}
-		}
-		if col < 0 {
-			return e, 0, &Error{Line: start + 1, Field: field, Msg: "found an empty entry; expected name and path"}
-		}
-	case strings.HasPrefix(body, "{"):
-		m, err := parseFlowMapping(body)
-		if err != nil {
-			return e, 0, &Error{Line: start + 1, Field: field, Msg: fmt.Sprintf("cannot read the flow mapping %q: %v", short(body), err)}
-		}
-		if err := e.set(m, start+1, field); err != nil {
-			return e, 0, err
-		}
-		return e, dash + 2, checkNested(d, start+1, stop, dash, field)
-	default:
-		k, v, ok := splitKey(content)
-		if !ok || strings.ContainsAny(k[:1], "&*!|>[") {
-			return e, 0, &Error{Line: start + 1, Field: field, Msg: fmt.Sprintf("expected a mapping with name and path, found %q", short(body))}
-		}
-		if err := e.setKey(k, v, start+1, field); err != nil {
-			return e, 0, err
-		}
-	}
-	for ; i < stop; i++ {
-		l := d.lines[i]
-		if !l.structural() {
-			continue
-		}
-		switch {
-		case l.indent() <= dash:
-			return e, col, nil
-		case l.indent() > col:
-			continue // a nested value, e.g. propagateEnvironment's items
-		case l.indent() < col:
-			return e, 0, &Error{Line: i + 1, Field: field, Msg: fmt.Sprintf("expected indentation of %d spaces, found %d", col, l.indent())}
-		case l.isDash():
-			continue // a sequence written at its key's indentation
-		}
-		k, v, ok := splitKey(l.text)
-		if !ok {
-			return e, 0, &Error{Line: i + 1, Field: field, Msg: fmt.Sprintf("expected a key, found %q", short(l.trimmed()))}
-		}
-		if err := e.setKey(k, v, i+1, field); err != nil {
-			return e, 0, err
-		}
-	}
-	return e, col, nil
+// oneLine reports whether the flow collection n ends on the line it starts
+// on: its text from the bracket to the line end then parses on its own.
+func (d *doc) oneLine(n *yaml.Node) bool {
+	return yaml.Unmarshal([]byte(d.lines[n.Line-1].text[d.offset(n):]), new(yaml.Node)) == nil
 }
 
-// checkNested refuses deeper lines after a one-line flow mapping entry:
-// they would mean the mapping continues in a way this package does not read.
-func checkNested(d *doc, from, stop, dash int, field string) error {
-	for i := from; i < stop; i++ {
-		if l := d.lines[i]; l.structural() {
-			if l.indent() > dash {
-				return &Error{Line: i + 1, Field: field, Msg: fmt.Sprintf("found %q after a one-line flow mapping; expected the next entry", short(l.trimmed()))}
-			}
-			return nil
-		}
-	}
-	return nil
+// withList inserts header lines and a block list holding only b, its dash
+// at column indent, before line index at.
+func withList(d *doc, b Builder, at, indent int, header ...string) (Result, error) {
+	d.insert(at, append(header, blockEntry(b, indent, indent+2)...)...)
+	return Result{Text: d.bytes(), Changed: true, Line: at + len(header) + 1, Names: []string{b.Name}}, nil
 }
 
-func (e *entry) setKey(k, rawValue string, lineNo int, field string) error {
-	if k == "<<" {
-		return &Error{Line: lineNo, Field: field, Msg: "found a merge key (<<), which cannot be read safely; " + hintEnv}
-	}
-	isName, isPath := strings.EqualFold(k, "name"), strings.EqualFold(k, "path")
-	if !isName && !isPath {
-		return nil
-	}
-	v, err := plainOrQuoted(rawValue)
-	if err != nil {
-		return &Error{Line: lineNo, Field: field + "." + strings.ToLower(k), Msg: err.Error()}
-	}
-	return e.store(isName, v, lineNo, field)
-}
-
-func (e *entry) store(isName bool, v string, lineNo int, field string) error {
-	if isName {
-		if e.hasName {
-			return &Error{Line: lineNo, Field: field, Msg: "found name twice"}
-		}
-		e.name, e.hasName = v, true
-		return nil
-	}
-	if e.path != "" {
-		return &Error{Line: lineNo, Field: field, Msg: "found path twice"}
-	}
-	e.path = v
-	return nil
-}
-
-func (e *entry) set(m []flowPair, lineNo int, field string) error {
-	for _, p := range m {
-		isName, isPath := strings.EqualFold(p.key, "name"), strings.EqualFold(p.key, "path")
-		if p.key == "<<" {
-			return &Error{Line: lineNo, Field: field, Msg: "found a merge key (<<), which cannot be read safely; " + hintEnv}
-		}
-		if !isName && !isPath {
-			continue
-		}
-		if !p.scalar {
-			return &Error{Line: lineNo, Field: field + "." + strings.ToLower(p.key), Msg: "expected a string, found a list or mapping"}
-		}
-		if err := e.store(isName, p.value, lineNo, field); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// existing looks for an entry already named b.Name. done reports that the
-// result is final: nothing to insert.
-func existing(d *doc, entries []entry, b Builder) (Result, bool, error) {
-	for _, e := range entries {
-		if !e.hasName || e.name != b.Name {
-			continue
-		}
-		if e.path != "" && path.Clean(e.path) == path.Clean(b.Path) {
-			ns := make([]string, len(entries))
-			for i, x := range entries {
-				ns[i] = x.name
-			}
-			return Result{Text: d.bytes(), Changed: false, Line: e.line + 1, Names: ns}, true, nil
-		}
-		return Result{}, true, &Error{Line: e.line + 1, Field: fieldList,
-			Msg: fmt.Sprintf("an entry named %q already exists with path %q, expected %q; hint: remove that entry, or choose another name with -name", b.Name, e.path, b.Path)}
-	}
-	return Result{}, false, nil
-}
-
-func names(b Builder, entries []entry) []string {
-	ns := []string{b.Name}
-	for _, e := range entries {
-		ns = append(ns, e.name)
-	}
-	return ns
-}
+func pad(n int) string { return strings.Repeat(" ", n) }
 
 // blockEntry renders b as a block sequence entry with its dash at column
 // dash and its keys at column keys.
 func blockEntry(b Builder, dash, keys int) []string {
-	if keys < dash+2 {
-		keys = dash + 2
-	}
-	pad := func(n int) string { return strings.Repeat(" ", n) }
-	out := []string{
-		pad(dash) + "-" + pad(keys-dash-1) + "name: " + b.Name,
-		pad(keys) + "path: " + b.Path,
-	}
+	keys = max(keys, dash+2)
+	out := []string{pad(dash) + "-" + pad(keys-dash-1) + "name: " + b.Name, pad(keys) + "path: " + b.Path}
 	if len(b.PropagateEnvironment) > 0 {
 		out = append(out, pad(keys)+"propagateEnvironment:")
 		for _, v := range b.PropagateEnvironment {
@@ -657,38 +457,10 @@ func flowEntry(b Builder) string {
 	return s + "}"
 }
 
-// editFlowList handles externalBuilders: [{...}, ...] written on one line.
-func editFlowList(d *doc, key int, value string, b Builder) (Result, error) {
-	items, err := parseFlowSequence(value)
-	if err != nil {
-		return Result{}, &Error{Line: key + 1, Field: fieldList, Msg: fmt.Sprintf("cannot read the flow list %q: %v; %s", short(value), err, hintEnv)}
-	}
-	var entries []entry
-	for n, it := range items {
-		field := fmt.Sprintf("%s entry %d", fieldList, n+1)
-		if it.mapping == nil {
-			return Result{}, &Error{Line: key + 1, Field: field, Msg: "expected a mapping with name and path, found a scalar or list"}
-		}
-		e := entry{line: key}
-		if err := e.set(it.mapping, key+1, field); err != nil {
-			return Result{}, err
-		}
-		entries = append(entries, e)
-	}
-	if r, done, err := existing(d, entries, b); done || err != nil {
-		return r, err
-	}
-	text := d.lines[key].text
-	open := strings.Index(text, value) + 1 // just after "["
-	d.lines[key].text = text[:open] + flowEntry(b) + ", " + text[open:]
-	return Result{Text: d.bytes(), Changed: true, Line: key + 1, Names: names(b, entries)}, nil
-}
-
 // short keeps quoted excerpts of the input to one readable length.
 func short(s string) string {
-	const max = 60
-	if len(s) > max {
-		return s[:max] + "..."
+	if len(s) > 60 {
+		return s[:60] + "..."
 	}
 	return s
 }

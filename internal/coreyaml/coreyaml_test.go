@@ -16,6 +16,16 @@ var ours = Builder{
 	PropagateEnvironment: []string{"CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG"},
 }
 
+// blockLines is ours as a block entry, dash after indent, keys after keys.
+func blockLines(indent, keys string) []string {
+	return []string{
+		indent + "- name: extbuilder\n",
+		keys + "path: /opt/hyperledger/extbuilder\n",
+		keys + "propagateEnvironment:\n",
+		keys + "  - CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG\n",
+	}
+}
+
 // lines joins lines with "\n" and a final "\n", so cases read like files.
 func lines(ls ...string) string { return strings.Join(ls, "\n") + "\n" }
 
@@ -297,10 +307,38 @@ func TestInsertFirst(t *testing.T) {
 		},
 		{
 			name: "document marker, directive and byte order mark are kept",
-			in:   "\ufeff%YAML 1.2\n---\nchaincode:\n  externalBuilders: []\n",
-			want: "\ufeff%YAML 1.2\n---\nchaincode:\n  externalBuilders:\n    - name: extbuilder\n      path: /opt/hyperledger/extbuilder\n" +
+			in:   "\ufeff%YAML 1.1\n---\nchaincode:\n  externalBuilders: []\n",
+			want: "\ufeff%YAML 1.1\n---\nchaincode:\n  externalBuilders:\n    - name: extbuilder\n      path: /opt/hyperledger/extbuilder\n" +
 				"      propagateEnvironment:\n        - CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG\n",
 			wantLine:  5,
+			wantNames: []string{"extbuilder"},
+		},
+		{
+			name:      "byte order mark before the first key",
+			in:        "\ufeffchaincode:\n  externalBuilders: [] # none\n",
+			want:      "\ufeffchaincode:\n  externalBuilders: # none\n" + strings.Join(blockLines("    ", "      "), ""),
+			wantLine:  3,
+			wantNames: []string{"extbuilder"},
+		},
+		{
+			name:      "empty flow list on the line below its key stays a flow list",
+			in:        lines("chaincode:", "  externalBuilders:", "    [ ]"),
+			want:      lines("chaincode:", "  externalBuilders:", "    [{name: extbuilder, path: /opt/hyperledger/extbuilder, propagateEnvironment: [CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG]} ]"),
+			wantLine:  3,
+			wantNames: []string{"extbuilder"},
+		},
+		{
+			name:      "non-ASCII text before the flow list on its line",
+			in:        lines("chaincode:", "  externalBuilderſ: [{name: \"é\", path: /opt/é}]"),
+			want:      lines("chaincode:", "  externalBuilderſ: [{name: extbuilder, path: /opt/hyperledger/extbuilder, propagateEnvironment: [CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG]}, {name: \"é\", path: /opt/é}]"),
+			wantLine:  2,
+			wantNames: []string{"extbuilder", "é"},
+		},
+		{
+			name:      "null written out, with a comment",
+			in:        lines("chaincode:", "  externalBuilders: NULL   # later"),
+			want:      lines("chaincode:", "  externalBuilders:   # later") + strings.Join(blockLines("    ", "      "), ""),
+			wantLine:  3,
 			wantNames: []string{"extbuilder"},
 		},
 	}
@@ -332,6 +370,39 @@ func TestInsertFirstKeepsCRLF(t *testing.T) {
 		"         propagateEnvironment:\r\n           - CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG\r\n" +
 		"       - name: ccaas_builder\r\n         path: /opt/hyperledger/ccaas_builder\r\n    mode: net\r\n"
 	assert.Equal(t, want, string(r.Text))
+}
+
+// A second builder (the Kubernetes one) goes in front of an extbuilder
+// entry added earlier; running both again changes nothing. Run in the other
+// order, extbuilder ends up first.
+func TestSecondBuilder(t *testing.T) {
+	k8s := Builder{Name: "extbuilder-k8s", Path: "/opt/hyperledger/extbuilder-k8s", PropagateEnvironment: []string{"KUBERNETES_SERVICE_HOST"}}
+	base, err := os.ReadFile("testdata/core-3.1.yaml")
+	require.NoError(t, err)
+	one, err := InsertFirst(base, ours)
+	require.NoError(t, err)
+	two, err := InsertFirst(one.Text, k8s)
+	require.NoError(t, err)
+	assert.True(t, two.Changed)
+	assert.Equal(t, []string{"extbuilder-k8s", "extbuilder", "ccaas_builder"}, two.Names)
+	anchor := "       - name: extbuilder\n"
+	want := strings.Replace(string(one.Text), anchor, "       - name: extbuilder-k8s\n"+
+		"         path: /opt/hyperledger/extbuilder-k8s\n"+
+		"         propagateEnvironment:\n"+
+		"           - KUBERNETES_SERVICE_HOST\n"+anchor, 1)
+	assert.Equal(t, want, string(two.Text))
+	for _, b := range []Builder{ours, k8s} {
+		again, err := InsertFirst(two.Text, b)
+		require.NoError(t, err)
+		assert.False(t, again.Changed, b.Name)
+		assert.Equal(t, two.Names, again.Names)
+	}
+
+	first, err := InsertFirst(base, k8s)
+	require.NoError(t, err)
+	second, err := InsertFirst(first.Text, ours)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"extbuilder", "extbuilder-k8s", "ccaas_builder"}, second.Names)
 }
 
 func TestInsertFirstWithoutPropagateEnvironment(t *testing.T) {
@@ -381,27 +452,43 @@ func TestRefusals(t *testing.T) {
 		{"top level is a flow mapping", "{chaincode: {}}\n", `line 1: expected a top-level key such as "peer:", found "{chaincode: {}}"`},
 		{"top level indented", "  chaincode:\n    mode: net\n", "line 1: expected the first key at column 1"},
 		{"two documents", "peer:\n  id: a\n---\nchaincode:\n", `line 3: found "---": only a single YAML document`},
-		{"chaincode as a flow mapping", "peer:\n  id: a\nchaincode: {mode: net}\n", `line 3: chaincode: expected a block mapping on the following lines, found the value "{mode: net}"`},
+		{"chaincode as a flow mapping", "peer:\n  id: a\nchaincode: {mode: net}\n", `line 3: chaincode: expected a block mapping on the following lines, found "{mode: net}"`},
 		{"chaincode twice", "chaincode:\n  mode: net\nChaincode:\n  mode: dev\n", "line 3: chaincode: found a second chaincode key (the first is on line 1)"},
 		{"externalBuilders twice", "chaincode:\n  externalBuilders: []\n  mode: net\n  externalbuilders:\n", "line 4: chaincode.externalBuilders: found a second externalBuilders key (the first is on line 2)"},
 		{"merge key in chaincode", "defaults: &d\n  externalBuilders: []\nchaincode:\n  <<: *d\n", "line 4: chaincode: found a merge key (<<)"},
-		{"top-level merge key", "<<: *d\npeer:\n  id: a\n", "line 1: found a top-level merge key (<<)"},
+		{"top-level merge key", "d: &d {}\n<<: *d\npeer:\n  id: a\n", "line 2: found a merge key (<<) or an alias as a key; chaincode may come from an alias"},
 		{"tab indentation", "chaincode:\n\texternalBuilders: []\n", "line 2: found a tab in the indentation"},
 		{"tab after spaces", "chaincode:\n  mode: net\n \texternalBuilders: []\n", "line 3: found a tab in the indentation"},
-		{"externalBuilders is a mapping", "chaincode:\n  externalBuilders:\n    name: a\n    path: /opt/a\n", `line 3: chaincode.externalBuilders: expected a list of builders, found "name: a"`},
+		{"externalBuilders is a mapping", "chaincode:\n  externalBuilders:\n    name: a\n    path: /opt/a\n", `line 3: chaincode.externalBuilders: expected a list, found "name: a"`},
 		{"externalBuilders is a scalar", "chaincode:\n  externalBuilders: /opt/a\n", `line 2: chaincode.externalBuilders: expected a list, found "/opt/a"`},
-		{"externalBuilders is an alias", "chaincode:\n  externalBuilders: *list\n", `line 2: chaincode.externalBuilders: expected a list, found "*list"`},
-		{"flow list over several lines", "chaincode:\n  externalBuilders: [\n    {name: a, path: /opt/a}]\n", `line 2: chaincode.externalBuilders: cannot read the flow list "[": missing ] at column 2`},
+		{"externalBuilders is an alias", "none: &list []\nchaincode:\n  externalBuilders: *list\n", `line 3: chaincode.externalBuilders: expected a list, found "*list"`},
+		{"undefined alias", "chaincode:\n  # *list\n  externalBuilders: *list\n", `line 3: not valid YAML, as the peer reads it: unknown anchor 'list' referenced`},
+		{"YAML 1.2 directive, which the peer's parser refuses", "%YAML 1.2\n---\nchaincode:\n", "not valid YAML, as the peer reads it: found incompatible YAML document"},
+		{"lone CR", "chaincode:\r  externalBuilders: []\n", `line 1: found the line break '\r'; expected LF or CRLF line ends`},
+		{"NEL in a comment", "chaincode: # \u0085externalBuilders: []\n", `line 1: found the line break '\u0085'`},
+		{"explicit key", "? chaincode\n: \n", `line 1: chaincode: found a complex key (? ...); expected "chaincode:"`},
+		{"anchored chaincode", "chaincode: &cc\n  mode: net\n", `line 1: chaincode: expected a block mapping on the following lines, found "&cc"`},
+		{"tagged list", "chaincode:\n  externalBuilders: !!seq\n  - name: a\n", `line 2: chaincode.externalBuilders: expected a list, found "!!seq"`},
+		{"null on the next line", "chaincode:\n  externalBuilders:\n    ~\n", `line 3: chaincode.externalBuilders: expected a list, found "~"`},
+		{"list of lists", "chaincode:\n  externalBuilders:\n    - [a]\n", `line 3: chaincode.externalBuilders entry 1: expected a mapping with name and path, found "[a]"`},
+		{"name is a list", "chaincode:\n  externalBuilders:\n    - name: [a]\n", `line 3: chaincode.externalBuilders entry 1.name: expected a plain or quoted string, found "[a]"`},
+		{"merge key in an entry", "d: &d {path: /opt/a}\nchaincode:\n  externalBuilders:\n    - name: a\n      <<: *d\n", "line 5: chaincode.externalBuilders entry 1: found a merge key (<<)"},
+		{"alias as a key", "n: &n chaincode\n*n : {}\n", "line 2: found a merge key (<<) or an alias as a key"},
+		{"tagged chaincode", "chaincode: !!map\n  mode: net\n", `line 1: chaincode: expected a block mapping on the following lines, found "!!map"`},
+		{"anchored list", "chaincode:\n  externalBuilders: &l\n    - name: a\n", `line 2: chaincode.externalBuilders: expected a list, found "&l"`},
+		{"content on the --- line", "--- !!map\nchaincode:\n", `line 1: found "--- !!map": only a single YAML document`},
+		{"document end marker after content", "chaincode:\n  mode: net\n...\n", `line 3: found "...": only a single YAML document`},
+		{"flow list over several lines", "chaincode:\n  externalBuilders: [\n    {name: a, path: /opt/a}]\n", `line 2: chaincode.externalBuilders: expected a flow list on one line, found "["`},
 		{"flow list of scalars", "chaincode:\n  externalBuilders: [a, b]\n", "line 2: chaincode.externalBuilders entry 1: expected a mapping with name and path"},
-		{"alias entry", "chaincode:\n  externalBuilders:\n    - *ccaas\n", `line 3: chaincode.externalBuilders entry 1: expected a mapping with name and path, found "*ccaas"`},
+		{"alias entry", "x: &ccaas {name: a, path: /opt/a}\nchaincode:\n  externalBuilders:\n    - *ccaas\n", `line 4: chaincode.externalBuilders entry 1: expected a mapping with name and path, found "*ccaas"`},
 		{"scalar entry", "chaincode:\n  externalBuilders:\n    - /opt/a\n", `line 3: chaincode.externalBuilders entry 1: expected a mapping with name and path, found "/opt/a"`},
 		{"empty entry", "chaincode:\n  externalBuilders:\n    -\n  mode: net\n", "line 3: chaincode.externalBuilders entry 1: found an empty entry"},
 		{"anchored name", "chaincode:\n  externalBuilders:\n    - name: &n a\n      path: /opt/a\n", `line 3: chaincode.externalBuilders entry 1.name: expected a plain or quoted string, found "&n a"`},
 		{"block scalar path", "chaincode:\n  externalBuilders:\n    - name: a\n      path: >\n        /opt/a\n", `line 4: chaincode.externalBuilders entry 1.path: expected a plain or quoted string, found ">"`},
 		{"name twice", "chaincode:\n  externalBuilders:\n    - name: a\n      name: b\n", "line 4: chaincode.externalBuilders entry 1: found name twice"},
-		{"bad indentation in an entry", "chaincode:\n  externalBuilders:\n    - name: a\n     path: /opt/a\n", "line 4: chaincode.externalBuilders entry 1: expected indentation of 6 spaces, found 5"},
-		{"multi-line flow entry", "chaincode:\n  externalBuilders:\n    - {name: a,\n       path: /opt/a}\n", "line 3: chaincode.externalBuilders entry 1: cannot read the flow mapping"},
-		{"second entry is not a list item", "chaincode:\n  externalBuilders:\n    - name: a\n    name: b\n", `line 4: chaincode.externalBuilders: expected a list entry starting with "- ", found "name: b"`},
+		{"bad indentation in an entry", "chaincode:\n  externalBuilders:\n    - name: a\n     path: /opt/a\n", "not valid YAML, as the peer reads it: line 2: did not find expected '-' indicator"},
+		{"multi-line flow entry", "chaincode:\n  externalBuilders:\n    - {name: a,\n       path: /opt/a}\n", `line 3: chaincode.externalBuilders entry 1: expected a flow mapping on one line, found "{name: a,"`},
+		{"second entry is not a list item", "chaincode:\n  externalBuilders:\n    - name: a\n    name: b\n", "not valid YAML, as the peer reads it: line 2: did not find expected '-' indicator"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
