@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -78,6 +79,15 @@ func binaryCases() []binaryCase {
 			code: []peersim.Entry{{Name: "bin/asset", Mode: 0o755, Body: []byte("#!/bin/sh\n")}}},
 		{name: "binary-not-executable", failing: "build", metadata: `{"type":"binary","label":"asset_1.0","path":"asset.jar"}`,
 			code: []peersim.Entry{{Name: "asset.jar", Body: []byte("PK\x03\x04 a Java archive")}}},
+		{name: "binary-tree-foreign-elf", skip: skipForeign,
+			metadata: `{"type":"binary","label":"asset_1.0","path":"bin/start"}`,
+			code: []peersim.Entry{
+				{Name: "bin/start", Mode: 0o755, Body: []byte("#!/bin/sh\nexec ./bin/server\n")},
+				{Name: "bin/server", Mode: 0o755, Body: []byte("#!/bin/sh\nexec sleep 600\n")},
+				{Name: "node_modules/addon/build/addon.node", Mode: 0o755, Body: elfHeader(emRISCV)},
+			}},
+		{name: "binary-missing-interpreter", failing: "build", metadata: `{"type":"binary","label":"asset_1.0","path":"index.js"}`,
+			code: []peersim.Entry{{Name: "index.js", Mode: 0o755, Body: []byte("#!/usr/bin/env extbuilder-no-such-runtime\nconsole.log('hi')\n")}}},
 		{name: "binary-wrong-architecture", failing: "build", skip: skipForeign,
 			metadata: `{"type":"binary","label":"asset_1.0","path":"asset"}`,
 			code:     []peersim.Entry{{Name: "asset", Mode: 0o755, Body: elfHeader(emRISCV)}}},
@@ -146,8 +156,8 @@ func TestBinaryPackages(t *testing.T) {
 			checkGolden(t, c.name, golden)
 
 			if c.failing != "" {
-				if _, err := os.Lstat(filepath.Join(in.res.BldDir, "chaincode")); err == nil {
-					t.Error("a failed build left bld/chaincode behind")
+				if left, _ := os.ReadDir(in.res.BldDir); len(left) > 0 {
+					t.Errorf("a failed build left bld/%s behind", left[0].Name())
 				}
 				return
 			}
@@ -156,9 +166,13 @@ func TestBinaryPackages(t *testing.T) {
 			if err != nil || info != nil {
 				t.Errorf("release/ holds a connection.json (%v, %v): the peer would dial instead of calling run", info, err)
 			}
-			exe, err := os.Stat(filepath.Join(in.res.CachedBld, "chaincode"))
-			if err != nil || exe.Mode().Perm() != 0o755 {
-				t.Errorf("bld/chaincode: want mode 0755 in the build cache, got %v, %v", exe, err)
+			entry, err := os.ReadFile(filepath.Join(in.res.CachedBld, "entrypoint"))
+			if err != nil {
+				t.Fatalf("bld/entrypoint: %v", err)
+			}
+			exe, err := os.Stat(filepath.Join(in.res.CachedBld, "tree", strings.TrimSuffix(string(entry), "\n")))
+			if err != nil || exe.Mode().Perm()&0o100 == 0 {
+				t.Errorf("the entry point %q: want it executable in the build cache, got %v, %v", entry, exe, err)
 			}
 		})
 	}
@@ -191,6 +205,7 @@ func buildLaunchBinaries(t *testing.T) {
 type fakeccRecord struct {
 	Pid        int
 	Args       []string
+	Cwd        string
 	Env        []string
 	Dial       string
 	Base64Same bool
@@ -199,26 +214,73 @@ type fakeccRecord struct {
 // TestBinaryPackageLaunchedFromTheBuildCache goes the whole way: install a
 // binary package, then launch it as the peer does (bin/run on the cached
 // bld/, a fresh RUN_METADATA_DIR holding chaincode.json, the pruned
-// environment), with a TLS endpoint in the peer's role, then stop it.
+// environment), with a TLS endpoint in the peer's role, then stop it. Two
+// packages: a single executable, and a tree whose #!/bin/sh entry point
+// reads a data file of its own and execs a sibling program in a subfolder,
+// both by paths relative to the installed tree.
 func TestBinaryPackageLaunchedFromTheBuildCache(t *testing.T) {
 	buildLaunchBinaries(t)
 	exe, err := os.ReadFile(fakeccPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := t.TempDir()
-	record := filepath.Join(root, "record.json")
-	// What the chaincode needs from the peer's environment goes through
-	// propagateEnvironment, like everything else.
-	propagate := []string{configVariable, "FAKECC_MODE", "FAKECC_RECORD"}
-	in := installBinary(t, "binary-launch", `{"type":"binary","label":"asset_1.0","path":"bin/asset"}`,
-		[]peersim.Entry{{Name: "bin/asset", Mode: 0o755, Body: exe}}, propagate,
-		"FAKECC_MODE=graceful", "FAKECC_RECORD="+record)
-	checkSteps(t, installCase{name: "binary-launch"}, in)
-	if in.res.CachedBld == "" {
-		t.Fatal("nothing in the build cache")
+	const wrapper = "#!/bin/sh\n# reads its settings from the tree, then execs the real program\n" +
+		"IFS= read -r greeting < etc/greeting.txt || exit 3\nexport FAKECC_GREETING=\"$greeting\"\nexec ./lib/fakecc \"$@\"\n"
+	cases := []struct {
+		name, metadata string
+		code           []peersim.Entry
+		argv0          string // "" for the entry point's absolute path
+		env            string // a variable the chaincode must have, beyond the peer's
+	}{
+		{name: "executable", metadata: `{"type":"binary","label":"asset_1.0","path":"bin/asset"}`,
+			code: []peersim.Entry{{Name: "bin/asset", Mode: 0o755, Body: exe}}},
+		{name: "wrapper", metadata: `{"type":"binary","label":"asset_1.0","path":"bin/start"}`,
+			code: []peersim.Entry{
+				{Name: "bin/start", Mode: 0o755, Body: []byte(wrapper)},
+				{Name: "etc/greeting.txt", Mode: 0o644, Body: []byte("hello from the tree\n")},
+				{Name: "lib/fakecc", Mode: 0o755, Body: exe},
+			},
+			argv0: "./lib/fakecc", env: "FAKECC_GREETING=hello from the tree"},
 	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			record := filepath.Join(root, "record.json")
+			// What the chaincode needs from the peer's environment goes through
+			// propagateEnvironment, like everything else.
+			propagate := []string{configVariable, "FAKECC_MODE", "FAKECC_RECORD"}
+			in := installBinary(t, "binary-launch", c.metadata, c.code, propagate,
+				"FAKECC_MODE=graceful", "FAKECC_RECORD="+record)
+			checkSteps(t, installCase{name: "binary-launch"}, in)
+			if in.res.CachedBld == "" {
+				t.Fatal("nothing in the build cache")
+			}
+			launchFakecc(t, in, record, func(rec fakeccRecord) {
+				tree := filepath.Join(in.res.CachedBld, "tree")
+				if rec.Cwd != tree {
+					t.Errorf("the chaincode ran in %s, want the installed tree %s", rec.Cwd, tree)
+				}
+				argv0 := c.argv0
+				if argv0 == "" {
+					argv0 = filepath.Join(tree, "bin/asset")
+				}
+				if len(rec.Args) != 2 || rec.Args[0] != argv0 {
+					t.Errorf("chaincode arguments %q, want %s first", rec.Args, argv0)
+				}
+				if c.env != "" && !slices.Contains(rec.Env, c.env) {
+					t.Errorf("chaincode environment lacks %s", c.env)
+				}
+			})
+		})
+	}
+}
 
+// launchFakecc launches the installed fakecc package through bin/run with a
+// mutual TLS endpoint in the peer's role, checks what every launch must
+// give the chaincode, calls more with the record, then stops it as the
+// peer does.
+func launchFakecc(t *testing.T, in *installed, record string, more func(fakeccRecord)) {
+	t.Helper()
 	// The peer's chaincode endpoint: a certificate from the CA it hands the
 	// chaincode as root_cert, and client certificates from the same CA.
 	ca := testpki.NewCA("peer chaincode CA")
@@ -242,7 +304,7 @@ func TestBinaryPackageLaunchedFromTheBuildCache(t *testing.T) {
 			break
 		}
 		if time.Now().After(end) {
-			t.Fatal("the chaincode never started")
+			t.Fatalf("the chaincode never started; run's stderr: %q", run.Stderr())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -269,6 +331,7 @@ func TestBinaryPackageLaunchedFromTheBuildCache(t *testing.T) {
 	if len(rec.Args) != 2 || rec.Args[1] != "-peer.address="+addr {
 		t.Errorf("chaincode arguments %q", rec.Args)
 	}
+	more(rec)
 
 	// The peer stops a chaincode with SIGTERM to run.
 	if killed := run.Stop(peersim.StopGrace); killed {

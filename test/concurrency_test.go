@@ -28,7 +28,7 @@ type concurrentPackage struct {
 	address    string // "" for a binary package: no connection.json
 	rootCert   string // the package's own CA, when it uses TLS
 	indexes    int
-	executable []byte // binary packages: what bld/chaincode must hold
+	executable []byte // binary packages: what bld/tree/bin/chaincode must hold
 }
 
 // newConcurrentPackage makes package i: plain, templated, mutual-TLS or
@@ -168,9 +168,9 @@ func TestConcurrentInstalls(t *testing.T) {
 			}
 		}
 		if c.executable != nil {
-			exe, err := os.ReadFile(filepath.Join(res.CachedBld, "chaincode"))
+			exe, err := os.ReadFile(filepath.Join(res.CachedBld, "tree/bin/chaincode"))
 			if err != nil || !bytes.Equal(exe, c.executable) {
-				t.Errorf("%s: bld/chaincode is not the package's executable (%v)", name, err)
+				t.Errorf("%s: bld/tree/bin/chaincode is not the package's executable (%v)", name, err)
 			}
 		}
 	}

@@ -657,7 +657,7 @@ func TestBadInputStartsNothing(t *testing.T) {
 			want: "run: chaincode.json: expected at most 1048576 bytes, found more", exact: true},
 		{name: "missing executable", json: good(),
 			build: func(t *testing.T, dir string) { require.NoError(t, os.Remove(filepath.Join(dir, "chaincode"))) },
-			want:  `run: chaincode: no such file in BUILD_OUTPUT_DIR; hint: build writes it for packages of type "binary"`},
+			want:  `run: entrypoint: no such file in BUILD_OUTPUT_DIR; hint: build writes it for packages of type "binary"`},
 		{name: "not executable", json: good(),
 			build: func(t *testing.T, dir string) { require.NoError(t, os.Chmod(filepath.Join(dir, "chaincode"), 0o644)) },
 			want:  "run: chaincode: expected an executable file, found mode 0644"},

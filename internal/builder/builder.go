@@ -74,12 +74,13 @@ func (b *Builder) Build(sourceDir, metadataDir, outputDir string) error {
 		if path == "" {
 			path = executable.File
 		}
-		if err := executable.Install(sourceDir, path, out.Path(executable.File)); err != nil {
+		if err := executable.InstallTree(sourceDir, path, out.Path(""), b.Warn); err != nil {
 			return err
 		}
 	}
-	// connection.json last: its presence means the build is complete.
-	if err := out.Commit(ConnectionFile); err != nil {
+	// connection.json or the entry point last: its presence means the
+	// build is complete.
+	if err := out.Commit(ConnectionFile, executable.EntryFile); err != nil {
 		return fmt.Errorf("BUILD_OUTPUT_DIR: %w", err)
 	}
 	return nil
@@ -111,11 +112,11 @@ func (b *Builder) Release(buildDir, releaseDir string) error {
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("BUILD_OUTPUT_DIR/%s: cannot read: %w", ConnectionFile, err)
-	case isFile(filepath.Join(buildDir, executable.File)):
+	case isFile(filepath.Join(buildDir, executable.EntryFile)), isFile(filepath.Join(buildDir, executable.File)):
 		// A binary package: bin/run starts it from the build cache, and
 		// release has only the indexes to place.
 	default:
-		return errors.New("BUILD_OUTPUT_DIR: holds neither connection.json nor chaincode; hint: it must be the output of extbuilder's build")
+		return errors.New("BUILD_OUTPUT_DIR: holds neither connection.json nor " + executable.EntryFile + "; hint: it must be the output of extbuilder's build")
 	}
 	if err := out.Commit("chaincode"); err != nil {
 		return fmt.Errorf("RELEASE_OUTPUT_DIR: %w", err)

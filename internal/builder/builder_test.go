@@ -144,12 +144,14 @@ func TestReleaseValidatesAgain(t *testing.T) {
 func TestReleaseRefusesEmptyBuild(t *testing.T) {
 	p := newPkg(t, "ccaas", nil)
 	err := p.b.Release(p.bld, p.rel)
-	assert.EqualError(t, err, "BUILD_OUTPUT_DIR: holds neither connection.json nor chaincode; hint: it must be the output of extbuilder's build")
+	assert.EqualError(t, err, "BUILD_OUTPUT_DIR: holds neither connection.json nor entrypoint; hint: it must be the output of extbuilder's build")
 }
 
 func TestBuildAndReleaseBinary(t *testing.T) {
 	p := newPkg(t, "binary", map[string]string{
-		"bin/mycc": "#!/bin/sh\nexec sleep 1\n",
+		"bin/mycc":        "#!/bin/sh\nexec sleep 1\n",
+		"lib/config.yaml": "a: 1\n",
+		"connection.json": `{"address":"cc:9999"}`, // not ours in a binary package: it stays in the tree
 		"META-INF/statedb/couchdb/indexes/a.json": index,
 	})
 	require.NoError(t, os.WriteFile(p.meta+"/metadata.json", []byte(`{"type":"binary","label":"mycc","path":"bin/mycc"}`), 0o700))
@@ -160,11 +162,25 @@ func TestBuildAndReleaseBinary(t *testing.T) {
 		"META-INF/statedb/couchdb drwxr-xr-x",
 		"META-INF/statedb/couchdb/indexes drwxr-xr-x",
 		"META-INF/statedb/couchdb/indexes/a.json -rw-r--r--",
-		"chaincode -rwxr-xr-x",
+		"entrypoint -rw-r--r--",
+		"tree drwxr-xr-x",
+		"tree/META-INF drwxr-xr-x",
+		"tree/META-INF/statedb drwxr-xr-x",
+		"tree/META-INF/statedb/couchdb drwxr-xr-x",
+		"tree/META-INF/statedb/couchdb/indexes drwxr-xr-x",
+		"tree/META-INF/statedb/couchdb/indexes/a.json -rw-r--r--",
+		"tree/bin drwxr-xr-x",
+		"tree/bin/mycc -rwxr-xr-x",
+		"tree/connection.json -rw-r--r--",
+		"tree/lib drwxr-xr-x",
+		"tree/lib/config.yaml -rw-r--r--",
 	}, tree(t, p.bld))
-	data, err := os.ReadFile(filepath.Join(p.bld, "chaincode"))
+	data, err := os.ReadFile(filepath.Join(p.bld, "tree/bin/mycc"))
 	require.NoError(t, err)
 	assert.Equal(t, "#!/bin/sh\nexec sleep 1\n", string(data))
+	data, err = os.ReadFile(filepath.Join(p.bld, "entrypoint"))
+	require.NoError(t, err)
+	assert.Equal(t, "bin/mycc\n", string(data))
 
 	require.NoError(t, p.b.Release(p.bld, p.rel))
 	assert.Equal(t, []string{
@@ -178,7 +194,14 @@ func TestBuildAndReleaseBinary(t *testing.T) {
 func TestBuildBinaryDefaultPathAndFailures(t *testing.T) {
 	p := newPkg(t, "BINARY", map[string]string{"chaincode": "#!/bin/sh\n"})
 	require.NoError(t, p.b.Build(p.src, p.meta, p.bld))
-	assert.Equal(t, []string{"chaincode -rwxr-xr-x"}, tree(t, p.bld))
+	assert.Equal(t, []string{"entrypoint -rw-r--r--", "tree drwxr-xr-x", "tree/chaincode -rwxr-xr-x"}, tree(t, p.bld))
+
+	p = newPkg(t, "binary", map[string]string{"chaincode": "#!/bin/sh\n", "lib/link": ""})
+	require.NoError(t, os.Remove(filepath.Join(p.src, "lib/link")))
+	require.NoError(t, os.Symlink("../chaincode", filepath.Join(p.src, "lib/link")))
+	require.EqualError(t, p.b.Build(p.src, p.meta, p.bld),
+		"lib/link: expected a regular file or folder, found a symbolic link; hint: pack the file itself, not a link to it (tar --dereference)")
+	assert.Empty(t, tree(t, p.bld), "a refused tree leaves nothing behind")
 
 	p = newPkg(t, "binary", map[string]string{"README": "no executable here", "META-INF/statedb/couchdb/indexes/a.json": index})
 	err := p.b.Build(p.src, p.meta, p.bld)

@@ -1,13 +1,12 @@
-// Package executable installs the prebuilt chaincode executable of a binary
-// package and checks, before the peer ever tries to start it, that this
-// machine can run it. A file that cannot run would otherwise fail much later,
+// Package executable installs the program of a binary package (its whole
+// source tree, and which file in it starts the chaincode) and checks, before
+// the peer ever tries to start it, that this machine can run it. A file that cannot run would otherwise fail much later,
 // at the first launch, with "exec format error" deep in the peer's log.
 package executable
 
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,35 +22,34 @@ import (
 // never quotes file contents.
 type Error = check.Error
 
-// Install copies the executable that relPath names inside sourceDir to dest
-// with mode 0755. relPath is metadata.json's "path" (the caller passes
-// "chaincode" when it is empty); it must stay inside sourceDir, symbolic links
-// included. The file must be a regular file this machine can run (see Check).
-// dest is written through a temporary file in its own folder and renamed, so
-// it is either complete or absent; dest's folder is BUILD_OUTPUT_DIR (or a
-// staging folder standing for it), which write errors name.
-func Install(sourceDir, relPath, dest string) error {
+// CheckEntry checks the entry point of the binary package in sourceDir:
+// relPath is metadata.json's "path" (the caller passes "chaincode" when it
+// is empty); it must stay inside sourceDir, symbolic links included, and
+// name a regular file this machine can run (see Check), whose #!
+// interpreter, for a script, is installed here (see CheckInterpreter). It
+// returns the entry point's cleaned, slash-separated path.
+func CheckEntry(sourceDir, relPath string) (string, error) {
 	if err := CheckPath(relPath); err != nil {
-		return err
+		return "", err
 	}
 	name := filepath.ToSlash(filepath.Clean(relPath))
-
 	root, err := os.OpenRoot(sourceDir)
 	if err != nil {
-		return fmt.Errorf("opening the package folder: %w", err)
+		return "", fmt.Errorf("opening the package folder: %w", fsmsg.Reason(err))
 	}
 	defer root.Close()
-
 	src, err := openRegular(root, name)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer src.Close()
-
 	if err := Check(name, src); err != nil {
-		return err
+		return "", err
 	}
-	return copyExecutable(src, name, dest)
+	if err := CheckInterpreter(name, src); err != nil {
+		return "", err
+	}
+	return name, nil
 }
 
 // maxPath is Linux's PATH_MAX: no longer path can name a file.
@@ -112,43 +110,4 @@ func notFound(name string, err error) error {
 		return &Error{File: name, Problem: "resolves to a location outside the package", Err: err}
 	}
 	return &Error{File: name, Problem: "cannot be read: " + fsmsg.Reason(err).Error(), Err: err}
-}
-
-func copyExecutable(src *os.File, name, dest string) error {
-	if _, err := src.Seek(0, io.SeekStart); err != nil {
-		return &Error{File: name, Problem: "cannot be read: " + err.Error(), Err: err}
-	}
-	cannotWrite := func(err error) error {
-		return &Error{File: "BUILD_OUTPUT_DIR", Problem: "cannot write " + filepath.Base(dest) + ": " + fsmsg.Reason(err).Error(), Err: err}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".tmp-*")
-	if err != nil {
-		return cannotWrite(err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := io.Copy(tmp, src); err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) && pe.Path != tmp.Name() {
-			return &Error{File: name, Problem: "cannot be read: " + pe.Err.Error(), Err: err}
-		}
-		return cannotWrite(err)
-	}
-	// Chmod is not subject to the umask, so the mode is exactly 0755.
-	if err := tmp.Chmod(0o755); err != nil {
-		return cannotWrite(err)
-	}
-	if err := tmp.Close(); err != nil {
-		return cannotWrite(err)
-	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return cannotWrite(err)
-	}
-	committed = true
-	return nil
 }

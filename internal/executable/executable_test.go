@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -203,47 +204,91 @@ func pkg(t *testing.T, files map[string][]byte) string {
 	return dir
 }
 
-func TestInstallCopiesWithMode0755(t *testing.T) {
+// readTree lists dir: every file and folder with its mode and contents.
+func readTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		rel, _ := filepath.Rel(dir, p)
+		info, err := d.Info()
+		require.NoError(t, err)
+		desc := info.Mode().String()
+		if info.Mode().IsRegular() {
+			data, err := os.ReadFile(p)
+			require.NoError(t, err)
+			desc += " " + string(data)
+		}
+		got[filepath.ToSlash(rel)] = desc
+		return nil
+	}))
+	return got
+}
+
+func TestInstallTreeInstallsEveryFileAndFolder(t *testing.T) {
 	host := hostTarget(t)
-	binary := elfFile(host, elf.ELFOSABI_NONE, elf.ET_EXEC)
-	script := []byte("#!/bin/sh\necho hi\n")
-	cases := []struct{ name, rel string }{
-		{"default name", "chaincode"},
-		{"in a folder", "bin/server"},
-		{"with ./", "./bin/server"},
+	binary := string(elfFile(host, elf.ELFOSABI_NONE, elf.ET_EXEC))
+	cases := []struct{ name, rel, entry string }{
+		{"default name", "chaincode", "chaincode"},
+		{"in a folder", "bin/start", "bin/start"},
+		{"with ./", "./bin/start", "bin/start"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			src := pkg(t, map[string][]byte{"chaincode": binary, "bin/server": script})
+			src := pkg(t, map[string][]byte{
+				"chaincode":              []byte(binary),
+				"bin/start":              []byte("#!/bin/sh\nexec ./lib/server\n"),
+				"lib/server":             []byte(binary),
+				"data/config.json":       []byte(`{"a":1}`),
+				"META-INF/statedb/x.txt": []byte("x"),
+				"connection.json":        []byte("{}"),
+			})
+			// The peer keeps each file's mode from the tar header.
+			require.NoError(t, os.Chmod(filepath.Join(src, "lib/server"), 0o700))
+			require.NoError(t, os.Chmod(filepath.Join(src, "data/config.json"), 0o666))
+			require.NoError(t, os.Chmod(filepath.Join(src, "chaincode"), 0o775))
+			require.NoError(t, os.Mkdir(filepath.Join(src, "empty"), 0o777))
 			out := t.TempDir()
-			dest := filepath.Join(out, "chaincode")
-			require.NoError(t, Install(src, c.rel, dest))
+			require.NoError(t, InstallTree(src, c.rel, out, nil))
 
-			info, err := os.Stat(dest)
+			entry, err := os.ReadFile(filepath.Join(out, EntryFile))
 			require.NoError(t, err)
-			assert.Equal(t, fs.FileMode(0o755), info.Mode())
-			got, err := os.ReadFile(dest)
-			require.NoError(t, err)
-			want, _ := os.ReadFile(filepath.Join(src, filepath.FromSlash(c.rel)))
-			assert.Equal(t, want, got)
-			assertOnly(t, out, "chaincode")
+			assert.Equal(t, c.entry+"\n", string(entry))
+			want := map[string]string{
+				".":                      "drwxr-xr-x",
+				"META-INF":               "drwxr-xr-x",
+				"META-INF/statedb":       "drwxr-xr-x",
+				"META-INF/statedb/x.txt": "-rw-r--r-- x",
+				"bin":                    "drwxr-xr-x",
+				"bin/start":              "-rw-r--r-- #!/bin/sh\nexec ./lib/server\n",
+				"chaincode":              "-rwxr-xr-x " + binary,
+				"connection.json":        "-rw-r--r-- {}",
+				"data":                   "drwxr-xr-x",
+				"data/config.json":       `-rw-r--r-- {"a":1}`, // no longer writable by group and others
+				"empty":                  "drwxr-xr-x",
+				"lib":                    "drwxr-xr-x",
+				"lib/server":             "-rwx------ " + binary, // the owner's execute bit kept
+			}
+			if c.entry == "bin/start" {
+				want["bin/start"] = "-rwxr-xr-x #!/bin/sh\nexec ./lib/server\n" // the entry point is made executable
+			}
+			assert.Equal(t, want, readTree(t, filepath.Join(out, TreeDir)))
+			assertOnly(t, out, EntryFile, TreeDir)
 		})
 	}
 }
 
-func TestInstallReplacesAnExistingDestination(t *testing.T) {
-	src := pkg(t, map[string][]byte{"chaincode": []byte("#!/bin/sh\nnew\n")})
-	out := t.TempDir()
-	dest := filepath.Join(out, "chaincode")
-	require.NoError(t, os.WriteFile(dest, []byte("old"), 0o600))
-	require.NoError(t, Install(src, "chaincode", dest))
-	got, _ := os.ReadFile(dest)
-	assert.Equal(t, "#!/bin/sh\nnew\n", string(got))
-	info, _ := os.Stat(dest)
-	assert.Equal(t, fs.FileMode(0o755), info.Mode())
+func TestModeKeepsTheOwnersExecuteBitAndNoWriteForOthers(t *testing.T) {
+	for perm, want := range map[fs.FileMode][2]fs.FileMode{
+		0o644: {0o644, 0o755}, 0o755: {0o755, 0o755}, 0o777: {0o755, 0o755}, 0o700: {0o700, 0o700},
+		0o600: {0o600, 0o700}, 0o000: {0o600, 0o700}, 0o666: {0o644, 0o755}, 0o444: {0o644, 0o755},
+	} {
+		assert.Equal(t, want[0], Mode(perm, false), "%04o", perm)
+		assert.Equal(t, want[1], Mode(perm, true), "%04o as the entry point", perm)
+	}
 }
 
-func TestInstallRefuses(t *testing.T) {
+func TestInstallTreeRefusesTheEntryPoint(t *testing.T) {
 	script := []byte("#!/bin/sh\n")
 	wrongArch := elfFile(goarchTargets[otherArch()], elf.ELFOSABI_NONE, elf.ET_EXEC)
 	outside := t.TempDir()
@@ -290,6 +335,11 @@ func TestInstallRefuses(t *testing.T) {
 				require.NoError(t, os.WriteFile(filepath.Join(src, "notes.txt"), []byte("hello"), 0o644))
 			},
 			want: "notes.txt: expected an ELF executable for"},
+		{name: "missing interpreter", rel: "start", is: ErrNoInterpreter,
+			setup: func(t *testing.T, src string) {
+				require.NoError(t, os.WriteFile(filepath.Join(src, "start"), []byte("#!/nonexistent/node\n"), 0o755))
+			},
+			want: "start: starts with #!/nonexistent/node, which is not installed on this peer; hint: install it in the peer's image"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -298,7 +348,7 @@ func TestInstallRefuses(t *testing.T) {
 				c.setup(t, src)
 			}
 			out := t.TempDir()
-			err := Install(src, c.rel, filepath.Join(out, "chaincode"))
+			err := InstallTree(src, c.rel, out, nil)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
 			assert.NotContains(t, err.Error(), src, "errors name files relative to the package")
@@ -308,26 +358,149 @@ func TestInstallRefuses(t *testing.T) {
 			if c.is != nil {
 				assert.ErrorIs(t, err, c.is)
 			}
-			assertOnly(t, out) // nothing written, not even a temporary file
+			assertOnly(t, out) // a bad entry point is refused before anything is written
 		})
 	}
 }
 
-func TestInstallWriteErrorNamesTheOutputFile(t *testing.T) {
+func TestInstallTreeRefusesWhatThePeerNeverUnpacks(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, src string)
+		want  string
+	}{
+		{"symbolic link to a file", func(t *testing.T, src string) {
+			require.NoError(t, os.Symlink("chaincode", filepath.Join(src, "lib/alias")))
+		}, "lib/alias: expected a regular file or folder, found a symbolic link; hint: pack the file itself, not a link to it (tar --dereference)"},
+		{"symbolic link leading out", func(t *testing.T, src string) {
+			require.NoError(t, os.Symlink("/etc", filepath.Join(src, "lib/etc")))
+		}, "lib/etc: expected a regular file or folder, found a symbolic link"},
+		{"named pipe", func(t *testing.T, src string) {
+			if err := mkfifo(filepath.Join(src, "lib/pipe")); err != nil {
+				t.Skipf("cannot make a FIFO here: %v", err)
+			}
+		}, "lib/pipe: expected a regular file or folder, found a named pipe; hint: a binary package carries only regular files and folders"},
+		{"device", func(t *testing.T, src string) {
+			if err := mknodNull(filepath.Join(src, "lib/null")); err != nil {
+				t.Skipf("cannot make a device here (needs root): %v", err)
+			}
+		}, "lib/null: expected a regular file or folder, found a device"},
+		{"socket", func(t *testing.T, src string) {
+			if err := mksocket(filepath.Join(src, "lib/sock")); err != nil {
+				t.Skipf("cannot make a socket here: %v", err)
+			}
+		}, "lib/sock: expected a regular file or folder, found a socket"},
+		{"name with a newline", func(t *testing.T, src string) {
+			require.NoError(t, os.Symlink("x", filepath.Join(src, "lib/a\nb")))
+		}, `"lib/a\nb": expected a regular file or folder, found a symbolic link`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := pkg(t, map[string][]byte{"chaincode": []byte("#!/bin/sh\n"), "lib/z": []byte("z")})
+			c.setup(t, src)
+			for _, install := range []func() error{
+				func() error { return InstallTree(src, "chaincode", t.TempDir(), nil) },
+				func() error { return CheckTree(src, "chaincode", nil) },
+			} {
+				err := install()
+				require.Error(t, err)
+				assert.Equal(t, c.want, err.Error()[:min(len(err.Error()), len(c.want))])
+				assert.NotContains(t, err.Error(), "\n")
+			}
+		})
+	}
+}
+
+func TestInstallTreeLimits(t *testing.T) {
+	t.Run("entries", func(t *testing.T) {
+		src := fastTempDir(t)
+		require.NoError(t, os.WriteFile(filepath.Join(src, "chaincode"), []byte("#!/bin/sh\n"), 0o755))
+		// MaxEntries in all, chaincode included: accepted.
+		for i := 0; i < MaxEntries-2; i++ {
+			require.NoError(t, os.WriteFile(filepath.Join(src, fmt.Sprintf("f%05d", i)), nil, 0o644))
+		}
+		require.NoError(t, os.Mkdir(filepath.Join(src, "d"), 0o755))
+		require.NoError(t, CheckTree(src, "chaincode", nil))
+		// One more folder: refused, by build and lint alike.
+		require.NoError(t, os.Mkdir(filepath.Join(src, "e"), 0o755))
+		want := "code.tar.gz: holds more than 10000 files and folders, the most a binary package may install; hint: leave out what the chaincode does not need at run time (tests, sources, caches)"
+		err := CheckTree(src, "chaincode", nil)
+		require.Error(t, err)
+		assert.Equal(t, want, err.Error())
+		out := t.TempDir()
+		err = InstallTree(src, "chaincode", out, nil)
+		require.Error(t, err)
+		assert.Equal(t, want, err.Error())
+		assertOnly(t, out) // refused before anything is written
+	})
+	t.Run("bytes", func(t *testing.T) {
+		src := pkg(t, map[string][]byte{"chaincode": []byte("#!/bin/sh\n")}) // 10 bytes
+		// A sparse file: the limit is on sizes, which cost no disk here.
+		big := filepath.Join(src, "big")
+		require.NoError(t, os.WriteFile(big, nil, 0o644))
+		require.NoError(t, os.Truncate(big, MaxBytes-10))
+		require.NoError(t, CheckTree(src, "chaincode", nil))
+		require.NoError(t, os.WriteFile(filepath.Join(src, "one-more"), []byte("x"), 0o644))
+		want := "code.tar.gz: holds more than 1 GiB of files, the most a binary package may install"
+		err := CheckTree(src, "chaincode", nil)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), want)
+		out := t.TempDir()
+		err = InstallTree(src, "chaincode", out, nil)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), want)
+		assertOnly(t, out) // refused before anything is written
+	})
+}
+
+// fastTempDir is a temporary folder on tmpfs when /dev/shm offers one:
+// creating 10,000 files on a busy shared disk takes seconds.
+func fastTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/dev/shm", "extbuilder-test-")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func TestInstallTreeWarnsOfForeignELFFiles(t *testing.T) {
+	host := hostTarget(t)
+	other := goarchTargets[otherArch()]
+	files := map[string][]byte{
+		"chaincode":     elfFile(host, elf.ELFOSABI_NONE, elf.ET_EXEC),
+		"lib/native.so": elfFile(host, elf.ELFOSABI_NONE, elf.ET_DYN),
+		"README":        []byte("not ELF at all, but long enough to be read"),
+	}
+	for i := 0; i < 7; i++ {
+		files[fmt.Sprintf("node_modules/m%d/addon.node", i)] = elfFile(other, elf.ELFOSABI_NONE, elf.ET_DYN)
+	}
+	src := pkg(t, files)
+	var warnings []string
+	warn := func(format string, a ...any) { warnings = append(warnings, fmt.Sprintf(format, a...)) }
+	require.NoError(t, InstallTree(src, "chaincode", t.TempDir(), warn))
+	require.Len(t, warnings, 6)
+	assert.Equal(t, "node_modules/m0/addon.node: is an ELF file for "+otherArch()+", not "+runtime.GOARCH+
+		" (the architecture of this peer): the chaincode cannot run or load it here", warnings[0])
+	assert.Equal(t, "2 more ELF files in the package are for another architecture than "+runtime.GOARCH, warnings[5])
+}
+
+func TestInstallTreeWriteErrorNamesTheOutputFolder(t *testing.T) {
 	src := pkg(t, map[string][]byte{"chaincode": []byte("#!/bin/sh\n")})
 	out := filepath.Join(t.TempDir(), "gone") // the output folder vanished
-	err := Install(src, "chaincode", filepath.Join(out, "chaincode"))
+	err := InstallTree(src, "chaincode", out, nil)
 	require.Error(t, err)
-	assert.Equal(t, "BUILD_OUTPUT_DIR: cannot write chaincode: no such file or directory", err.Error())
+	assert.Equal(t, "BUILD_OUTPUT_DIR: cannot write tree: no such file or directory", err.Error())
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 }
 
-func TestInstallRefusesAFIFOWithoutHanging(t *testing.T) {
+func TestInstallTreeRefusesAFIFOEntryPointWithoutHanging(t *testing.T) {
 	src := pkg(t, nil)
 	if err := mkfifo(filepath.Join(src, "chaincode")); err != nil {
 		t.Skipf("cannot make a FIFO here: %v", err)
 	}
-	err := Install(src, "chaincode", filepath.Join(t.TempDir(), "chaincode"))
+	err := InstallTree(src, "chaincode", t.TempDir(), nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "chaincode: expected a regular file, found a named pipe")
 }

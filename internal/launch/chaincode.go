@@ -1,6 +1,6 @@
 // Package launch is the logic of bin/run: it reads the chaincode.json the
 // peer writes for a launch, gives the chaincode the files, variables and flag
-// the Go, Node and Java shims read, starts BUILD_OUTPUT_DIR/chaincode and
+// the Go, Node and Java shims read, starts the entry point build installed and
 // supervises it until it ends (output, signals, exit status).
 package launch
 

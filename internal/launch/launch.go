@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -69,7 +68,9 @@ func Run(cfg Config) (Exit, error) {
 	for _, w := range warnings {
 		log.Warnf("%s", w)
 	}
-	exe, err := findExecutable(cfg.BuildDir)
+	// The entry point starts in the installed tree, so that the chaincode
+	// finds its own files by relative paths.
+	exe, dir, _, err := executable.Entry(cfg.BuildDir)
 	if err != nil {
 		return Exit{}, err
 	}
@@ -83,10 +84,6 @@ func Run(cfg Config) (Exit, error) {
 	}
 	defer files.Remove()
 
-	dir, err := filepath.Abs(cfg.BuildDir)
-	if err != nil {
-		return Exit{}, err
-	}
 	s := &supervisor{
 		path:  exe,
 		args:  []string{exe, PeerAddressFlag(cc)},
@@ -98,40 +95,6 @@ func Run(cfg Config) (Exit, error) {
 		grace: cfg.Grace,
 	}
 	return s.run()
-}
-
-// findExecutable returns the absolute path of BUILD_OUTPUT_DIR/chaincode
-// after checking that this machine can run it.
-func findExecutable(buildDir string) (string, error) {
-	path, err := filepath.Abs(filepath.Join(buildDir, ExecutableFile))
-	if err != nil {
-		return "", err
-	}
-	hint := `build writes it for packages of type "binary"; rebuild the package with this builder (peer lifecycle chaincode install)`
-	info, err := os.Lstat(path)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return "", &Error{File: ExecutableFile, Problem: "no such file in BUILD_OUTPUT_DIR", Hint: hint}
-		}
-		return "", &Error{File: ExecutableFile, Problem: "cannot be read: " + err.Error()}
-	}
-	if !info.Mode().IsRegular() {
-		return "", &Error{File: ExecutableFile, Problem: "expected a regular file in BUILD_OUTPUT_DIR, found something else", Hint: hint}
-	}
-	if info.Mode().Perm()&0o111 == 0 {
-		return "", &Error{File: ExecutableFile, Problem: fmt.Sprintf("expected an executable file, found mode %04o", info.Mode().Perm()), Hint: hint}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", &Error{File: ExecutableFile, Problem: "cannot be read: " + err.Error()}
-	}
-	defer f.Close()
-	// build checked it already; checking again costs one read and turns a
-	// build cache copied from another machine into a clear line.
-	if err := executable.Check(ExecutableFile, f); err != nil {
-		return "", err
-	}
-	return path, nil
 }
 
 // pending returns a stop signal that has already arrived, if any.
@@ -202,7 +165,7 @@ var signalNames = map[syscall.Signal]string{
 type supervisor struct {
 	path  string   // absolute path of the executable
 	args  []string // argv, args[0] included
-	dir   string   // working directory: BUILD_OUTPUT_DIR
+	dir   string   // working directory: the installed tree
 	env   []string
 	out   *serialized
 	log   serializedLogger

@@ -171,7 +171,7 @@ func TestRunRefusesBeforeStarting(t *testing.T) {
 		mode         os.FileMode
 		want         string
 	}{
-		{"missing interpreter", "#!/nonexistent/sh\n", 0o755, "chaincode: cannot be started: no such file or directory"},
+		{"missing interpreter", "#!/nonexistent/sh\n", 0o755, "chaincode: starts with #!/nonexistent/sh, which is not installed on this peer"},
 		{"not executable", "#!/bin/sh\n", 0o644, "chaincode: expected an executable file, found mode 0644"},
 		{"not a program", "hello\n", 0o755, "chaincode: expected an ELF executable for linux/"},
 	}
@@ -219,4 +219,25 @@ func TestRunPassesEveryLineWrittenBeforeTheChaincodeExits(t *testing.T) {
 			t.Fatalf("line %d is %q, expected %q", i, line, want)
 		}
 	}
+}
+
+// A build of today's build: the tree under tree/, the entry point named by
+// the entrypoint file, started in the tree so relative paths work.
+func TestRunStartsTheEntryPointInTheInstalledTree(t *testing.T) {
+	l := newScriptLaunch(t, "#!/bin/sh\nexit 9\n", peerJSON(nil)) // the old layout's file, to be ignored
+	tree := filepath.Join(l.cfg.BuildDir, "tree")
+	require.NoError(t, os.MkdirAll(filepath.Join(tree, "bin"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(tree, "data"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(tree, "data", "greeting"), []byte("hello from the tree\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(tree, "bin", "start"),
+		[]byte("#!/bin/sh\n{ pwd; echo \"$0\"; cat data/greeting; } > \"$MARKER.tmp\" && mv \"$MARKER.tmp\" \"$MARKER\"\n"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(l.cfg.BuildDir, "entrypoint"), []byte("bin/start\n"), 0o644))
+
+	exit, err := Run(l.cfg)
+	require.NoError(t, err)
+	assert.Equal(t, 0, exit.Code, l.out.buf.String())
+	got, err := os.ReadFile(l.marker)
+	require.NoError(t, err)
+	abs, _ := filepath.Abs(tree)
+	assert.Equal(t, abs+"\n"+abs+"/bin/start\nhello from the tree\n", string(got))
 }

@@ -1,0 +1,98 @@
+package executable
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/extbuilder/extbuilder/internal/fsmsg"
+)
+
+// Entry finds what run starts in buildDir (BUILD_OUTPUT_DIR): the entry
+// point that EntryFile names inside TreeDir, to be started with TreeDir as
+// its working directory, so that the chaincode finds its own files by
+// relative paths. A build cached by a version of build that installed only
+// the executable holds BUILD_OUTPUT_DIR/chaincode instead, started in
+// BUILD_OUTPUT_DIR as it was then. name is the entry point as messages show
+// it. Everything is checked again (build did it on this peer, but the
+// build cache can outlive a change of the peer's image): a regular,
+// executable file inside the tree that this machine can run.
+func Entry(buildDir string) (exe, dir, name string, err error) {
+	hint := `build writes it for packages of type "binary"; rebuild the package with this builder (peer lifecycle chaincode install)`
+	data, err := readSmall(filepath.Join(buildDir, EntryFile), maxPath+1)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, lerr := os.Lstat(filepath.Join(buildDir, File)); lerr == nil {
+			dir, name = buildDir, File // a build of an earlier version
+			break
+		}
+		return "", "", "", &Error{File: EntryFile, Problem: "no such file in BUILD_OUTPUT_DIR", Hint: hint, Err: err}
+	case err != nil:
+		return "", "", "", &Error{File: EntryFile, Problem: "cannot be read: " + fsmsg.Reason(err).Error(), Hint: hint}
+	default:
+		line, ok := strings.CutSuffix(string(data), "\n")
+		if !ok || strings.Contains(line, "\n") || CheckPath(line) != nil {
+			return "", "", "", &Error{File: EntryFile, Problem: "expected one line naming a file inside " + TreeDir + "/, found something else", Hint: hint}
+		}
+		dir, name = filepath.Join(buildDir, TreeDir), filepath.ToSlash(filepath.Clean(line))
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return "", "", "", err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return "", "", "", &Error{File: filepath.Base(dir), Problem: "cannot be read: " + err.Error(), Hint: hint}
+	}
+	defer root.Close()
+	f, err := openRegular(root, name)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.Hint = hint
+		}
+		return "", "", "", err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return "", "", "", unreadable(name, err)
+	}
+	if info.Mode().Perm()&0o111 == 0 {
+		return "", "", "", &Error{File: name, Problem: fmt.Sprintf("expected an executable file, found mode %04o", info.Mode().Perm()), Hint: hint}
+	}
+	if err := Check(name, f); err != nil {
+		return "", "", "", err
+	}
+	if err := CheckInterpreter(name, f); err != nil {
+		return "", "", "", err
+	}
+	return filepath.Join(dir, filepath.FromSlash(name)), dir, name, nil
+}
+
+// readSmall reads a regular file of at most max bytes.
+func readSmall(p string, max int64) ([]byte, error) {
+	info, err := os.Lstat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("expected a regular file, found %s", fsmsg.Kind(info.Mode()))
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("expected at most %d bytes, found more", max)
+	}
+	return data, nil
+}
