@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/extbuilder/extbuilder/internal/executable"
 )
 
 // Names inside a package.
@@ -41,10 +43,13 @@ type Limits struct {
 
 // DefaultLimits are far above any real package (the peer's own gRPC limit
 // on an install request is 100 MiB) and far below what would hurt a laptop.
+// code.tar.gz is read as far as build's limits on a binary package's tree
+// (executable.MaxEntries, executable.MaxBytes of files, plus room for the
+// tar headers), so that lint refuses exactly what build refuses.
 var DefaultLimits = Limits{
 	PackageBytes:  512 << 20,
-	UnpackedBytes: 1 << 30,
-	Entries:       10000,
+	UnpackedBytes: executable.MaxBytes + 64<<20,
+	Entries:       executable.MaxEntries,
 }
 
 func (l Limits) orDefault() Limits {

@@ -300,7 +300,7 @@ func (l *linter) checkContent(md metadata.Metadata) {
 	case metadata.Service:
 		l.checkConnection()
 	case metadata.Binary:
-		l.checkExecutable(md.Path)
+		l.checkTree(md.Path)
 		if _, err := l.root.Lstat(ConnectionFile); err == nil {
 			l.warnf("%s: ignored in a package of type %s, which the peer starts through bin/run; hint: use type ccaas for a chaincode server the peer dials", ConnectionFile, md.Type)
 		}
@@ -330,37 +330,33 @@ func (l *linter) checkConnection() {
 	l.errorf("%v", err)
 }
 
-// checkExecutable checks what build's executable.Install would: the path,
-// the file, and that this machine can run it.
-func (l *linter) checkExecutable(rel string) {
+// checkTree runs build's checks of a binary package (executable.CheckEntry
+// and executable.CheckTree, with build's limits) on the unpacked
+// code.tar.gz. The machine lint runs on need not be a peer: an interpreter
+// missing here is a warning, and an architecture error says which machine
+// it was checked against.
+func (l *linter) checkTree(rel string) {
 	if rel == "" {
 		rel = DefaultExecutable
 	}
-	if err := executable.CheckPath(rel); err != nil {
-		l.errorf("%v", err)
-		return
-	}
-	name := path.Clean(filepath.ToSlash(rel))
-	st, err := l.root.Lstat(name)
-	if err != nil {
-		l.errorf("%s: no such file in %s; hint: metadata.json \"path\" names the executable (%q when empty)", name, CodeFile, DefaultExecutable)
-		return
-	}
-	if !st.Mode().IsRegular() {
-		l.errorf("%s: expected the executable, found %s", name, fsmsg.Kind(st.Mode()))
-		return
-	}
-	f, err := l.root.Open(name)
-	if err != nil {
-		l.errorf("%s: cannot be read: %v", name, fsmsg.Reason(err))
-		return
-	}
-	defer f.Close()
-	if err := executable.Check(name, f); err != nil {
+	name, err := executable.CheckEntry(l.dir, rel)
+	switch {
+	case errors.Is(err, executable.ErrNoInterpreter):
+		l.warnf("%v (checked on the machine lint runs on; the peer needs it)", err)
+	case err != nil:
 		note := ""
-		if isELF(f) {
-			note = fmt.Sprintf(" (lint checks against the machine it runs on, %s/%s)", runtime.GOOS, runtime.GOARCH)
+		if f, ferr := l.root.Open(path.Clean(filepath.ToSlash(rel))); ferr == nil {
+			if isELF(f) {
+				note = fmt.Sprintf(" (lint checks against the machine it runs on, %s/%s)", runtime.GOOS, runtime.GOARCH)
+			}
+			f.Close()
 		}
 		l.errorf("%v%s", err, note)
+	}
+	if name == "" {
+		name = path.Clean(filepath.ToSlash(rel))
+	}
+	if err := executable.CheckTree(l.dir, name, l.warnf); err != nil {
+		l.errorf("%v", err)
 	}
 }

@@ -5,10 +5,15 @@ package ccpackage
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/extbuilder/extbuilder/internal/executable"
 )
 
 const (
@@ -159,9 +164,9 @@ func TestLintFindings(t *testing.T) {
 
 		// The executable of a binary package.
 		{"executable missing", pkg(t, binaryMetadata, tarGz(t, ent{name: "other", mode: 0o755, body: script})), LintOptions{},
-			Error, `cc: no such file in code.tar.gz`},
+			Error, `cc: no such file in the package`},
 		{"default executable missing", pkg(t, `{"type":"binary","label":"x"}`, tarGz(t, ent{name: "cc", mode: 0o755, body: script})), LintOptions{},
-			Error, `chaincode: no such file in code.tar.gz`},
+			Error, `chaincode: no such file in the package`},
 		{"executable for another architecture", pkg(t, binaryMetadata, tarGz(t, ent{name: "cc", mode: 0o755, body: foreignELF()})), LintOptions{},
 			Error, "cc: is an ELF executable for"},
 		{"executable path escaping", pkg(t, `{"type":"binary","label":"x","path":"../cc"}`, tarGz(t, ent{name: "cc", mode: 0o755, body: script})), LintOptions{},
@@ -169,7 +174,11 @@ func TestLintFindings(t *testing.T) {
 		{"executable is a text file", pkg(t, binaryMetadata, tarGz(t, ent{name: "cc", mode: 0o755, body: []byte("echo hi\n")})), LintOptions{},
 			Error, "cc: expected an ELF executable for"},
 		{"executable is a folder", pkg(t, binaryMetadata, tarGz(t, ent{name: "cc/", typ: tar.TypeDir, mode: 0o755})), LintOptions{},
-			Error, "cc: expected the executable, found a folder"},
+			Error, "cc: expected a regular file, found a folder"},
+		{"interpreter missing on this machine", pkg(t, binaryMetadata, tarGz(t, ent{name: "cc", mode: 0o755, body: []byte("#!/usr/bin/env extbuilder-no-such-runtime\n")})), LintOptions{},
+			Warning, "cc: starts with #!/usr/bin/env extbuilder-no-such-runtime, but extbuilder-no-such-runtime is not installed on this peer"},
+		{"ELF file for another architecture in the tree", pkg(t, binaryMetadata, tarGz(t, ent{name: "cc", mode: 0o755, body: script}, ent{name: "lib/addon.node", body: foreignELF()})), LintOptions{},
+			Warning, "lib/addon.node: is an ELF file for"},
 		{"connection.json in a binary package", pkg(t, binaryMetadata, tarGz(t, connEntry, ent{name: "cc", mode: 0o755, body: script})), LintOptions{},
 			Warning, "connection.json: ignored in a package of type binary"},
 
@@ -183,6 +192,7 @@ func TestLintFindings(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("PATH", "/usr/bin:/bin")
 			r := lintBytes(t, c.pkg, c.opts)
 			for _, f := range r.Findings {
 				if f.Severity == c.severity && strings.Contains(f.Message, c.want) {
@@ -195,6 +205,24 @@ func TestLintFindings(t *testing.T) {
 			t.Errorf("no %s containing %q; findings: %q", c.severity, c.want, r.Findings)
 		})
 	}
+}
+
+// TestLintRefusesTheTreesBuildRefuses: lint calls build's tree checks with
+// build's limits. 10,000 tar entries are read, but they unpack to 10,001
+// files and folders (the folder of the files has no entry of its own),
+// which build refuses.
+func TestLintRefusesTheTreesBuildRefuses(t *testing.T) {
+	ents := []ent{{name: "cc", mode: 0o755, body: []byte("#!/bin/sh\n")}}
+	for i := 0; len(ents) < executable.MaxEntries; i++ {
+		ents = append(ents, ent{name: fmt.Sprintf("d/f%05d", i)})
+	}
+	tmp := t.TempDir()
+	if shm, err := os.MkdirTemp("/dev/shm", "extbuilder-test-"); err == nil { // 10,000 files: faster on tmpfs
+		t.Cleanup(func() { os.RemoveAll(shm) })
+		tmp = shm
+	}
+	r := lintBytes(t, pkg(t, binaryMetadata, tarGz(t, ents...)), LintOptions{TempDir: tmp})
+	assert.Equal(t, []Finding{{Error, "code.tar.gz: holds more than 10000 files and folders, the most a binary package may install; hint: leave out what the chaincode does not need at run time (tests, sources, caches)"}}, r.Findings)
 }
 
 // TestLintControl shows that the packages the cases above break are fine
