@@ -75,7 +75,8 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"--executable $WORK/fakecc",
 		"no chaincode/server/connection.json, so the peer starts the chaincode itself",
-		"-rwxr-xr-x chaincode",
+		"-rw-r--r-- entrypoint, ",
+		"-rwxr-xr-x tree/fakecc",
 		"chaincode.json, mode 0600:",
 		"connected: the chaincode dialed 127.0.0.1:",
 		"client_key    <private key, PEM>",
