@@ -20,13 +20,15 @@ func init() {
 
 func runPackage(args []string, stdout, stderr io.Writer) int {
 	c := newSubcommand("package",
-		"--type ccaas|external|binary --label LABEL [--connection FILE] [--executable FILE] [--indexes DIR] [-o FILE]",
+		"--type ccaas|external|binary --label LABEL [--connection FILE] [--executable FILE | --dir DIR --entry PATH] [--indexes DIR] [-o FILE]",
 		"Writes a chaincode package that `peer lifecycle chaincode install` accepts, byte for byte the same\n"+
 			"for the same inputs, and prints its package ID on stdout.", stdout, stderr)
 	typ := c.flags.String("type", "", "package type: ccaas or external (the peer dials a chaincode server), binary (the peer starts an executable)")
 	label := c.flags.String("label", "", "package label, e.g. mycc_1.0 (letters, digits and _.+-)")
 	conn := c.flags.String("connection", "", "connection.json for ccaas and external; files its *_file fields name are packed too")
-	exe := c.flags.String("executable", "", "the chaincode executable, for binary")
+	exe := c.flags.String("executable", "", "the chaincode executable, for binary: packed alone")
+	dir := c.flags.String("dir", "", "the chaincode's whole program, for binary: every file and folder in DIR is packed")
+	entry := c.flags.String("entry", "", "with --dir: the file that starts the chaincode, relative to DIR (e.g. bin/start)")
 	indexes := c.flags.String("indexes", "", "optional folder holding indexes/ and collections/<name>/indexes/")
 	out := c.flags.String("o", "", "package file to write (default LABEL.tgz)")
 	pos, code, ok := c.parse(args)
@@ -44,12 +46,15 @@ func runPackage(args []string, stdout, stderr io.Writer) int {
 		if *conn == "" {
 			return c.usageError("--type %s needs --connection connection.json", *typ)
 		}
-		if *exe != "" {
-			return c.usageError("--executable is for --type binary; a %s package carries connection.json", *typ)
+		if *exe != "" || *dir != "" {
+			return c.usageError("--executable and --dir are for --type binary; a %s package carries connection.json", *typ)
 		}
 	case metadata.Binary:
-		if *exe == "" {
-			return c.usageError("--type binary needs --executable FILE")
+		if (*exe == "") == (*dir == "") {
+			return c.usageError("--type binary needs --executable FILE, or --dir DIR with --entry PATH")
+		}
+		if (*dir == "") != (*entry == "") {
+			return c.usageError("--dir and --entry go together: the folder, and the file in it that starts the chaincode")
 		}
 		if *conn != "" {
 			return c.usageError("--connection is for --type ccaas or external; the peer starts a binary package through bin/run")
@@ -61,7 +66,7 @@ func runPackage(args []string, stdout, stderr io.Writer) int {
 		*out = *label + ".tgz"
 	}
 	id, err := ccpackage.WriteFile(*out, ccpackage.Spec{
-		Type: *typ, Label: *label, Connection: *conn, Executable: *exe, Indexes: *indexes,
+		Type: *typ, Label: *label, Connection: *conn, Executable: *exe, Dir: *dir, Entry: *entry, Indexes: *indexes,
 		Warn: c.program.Warnf,
 	})
 	if err != nil {

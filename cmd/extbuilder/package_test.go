@@ -98,9 +98,12 @@ func TestPackageUsageErrors(t *testing.T) {
 		{[]string{"--type", "ccaas", "--connection", conn}, "--type and --label are required"},
 		{[]string{"--type", "golang", "--label", "x"}, `--type: expected one of ccaas, external, binary, found "golang"`},
 		{[]string{"--type", "ccaas", "--label", "x"}, "--type ccaas needs --connection connection.json"},
-		{[]string{"--type", "ccaas", "--label", "x", "--connection", conn, "--executable", "/bin/sh"}, "--executable is for --type binary"},
-		{[]string{"--type", "binary", "--label", "x"}, "--type binary needs --executable FILE"},
+		{[]string{"--type", "ccaas", "--label", "x", "--connection", conn, "--executable", "/bin/sh"}, "--executable and --dir are for --type binary"},
+		{[]string{"--type", "binary", "--label", "x"}, "--type binary needs --executable FILE, or --dir DIR with --entry PATH"},
 		{[]string{"--type", "binary", "--label", "x", "--executable", "/bin/sh", "--connection", conn}, "--connection is for --type ccaas or external"},
+		{[]string{"--type", "binary", "--label", "x", "--executable", "/bin/sh", "--dir", "app"}, "--type binary needs --executable FILE, or --dir DIR with --entry PATH"},
+		{[]string{"--type", "binary", "--label", "x", "--dir", "app"}, "--dir and --entry go together"},
+		{[]string{"--type", "binary", "--label", "x", "--executable", "/bin/sh", "--entry", "sh"}, "--dir and --entry go together"},
 		{[]string{"--type", "ccaas", "--label", "x", "--connection", conn, "stray"}, `unexpected argument "stray"`},
 		{[]string{"--typo", "ccaas"}, "flag provided but not defined: -typo"},
 	} {
@@ -125,6 +128,7 @@ func TestPackageRefusesBadInputWithoutOutput(t *testing.T) {
 		{[]string{"--type", "ccaas", "--label", "x", "--connection", connectionFile(t, `{"address": "cc"}`)}, `connection.json: address: expected host:port, found "cc"`},
 		{[]string{"--type", "ccaas", "--label", "my cc", "--connection", connectionFile(t, `{"address": "cc:1"}`)}, `metadata.json: label: expected ASCII letters`},
 		{[]string{"--type", "binary", "--label", "x", "--executable", filepath.Join(dir, "none")}, "none: file not found"},
+		{[]string{"--type", "binary", "--label", "x", "--dir", dir, "--entry", "../start"}, dir + `: entry point: expected a path inside the package, found "../start"`},
 	} {
 		code, stdout, stderr := runCmd(packageCmd, append(c.args, "-o", out)...)
 		if code != 1 || stdout != "" {
@@ -179,5 +183,36 @@ func TestDispatch(t *testing.T) {
 			t.Errorf("extbuilder %q: exit %d, stdout %q, stderr %q; want exit %d, stdout starting %q, stderr %q",
 				c.args, code, stdout.String(), stderr.String(), c.code, c.stdout, c.stderr)
 		}
+	}
+}
+
+func TestPackageDirPacksTheWholeProgram(t *testing.T) {
+	app := filepath.Join(t.TempDir(), "app")
+	for name, body := range map[string]string{"bin/start": "#!/bin/sh\nexec ./lib/server \"$@\"\n", "lib/server": "#!/bin/sh\n", "etc/config.json": "{}"} {
+		p := filepath.Join(app, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "app.tgz")
+	code, stdout, stderr := runCmd(packageCmd, "--type", "binary", "--label", "app_1.0", "--dir", app, "--entry", "bin/start", "-o", out)
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if want := "app_1.0:" + hex.EncodeToString(sum[:]) + "\n"; stdout != want {
+		t.Errorf("stdout = %q, expected %q", stdout, want)
+	}
+	// lint, with build's checks, finds nothing to say about it.
+	code, lintOut, lintErr := runCmd(lintCmd, out)
+	if code != 0 || lintOut != "" || !strings.Contains(lintErr, "no problems found; package ID "+strings.TrimSpace(stdout)) {
+		t.Errorf("lint: exit %d, stdout %q, stderr %q", code, lintOut, lintErr)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -39,6 +40,13 @@ type Spec struct {
 	// top of code.tar.gz under its own base name, which metadata.json's
 	// path then names.
 	Executable string
+	// Dir, instead of Executable, is the whole program of a binary package:
+	// every file and folder in it is packed at the same relative path, and
+	// Entry, relative to Dir, names the file that starts it (metadata.json's
+	// path). The tree must pass build's checks: regular files and folders
+	// only, at most 10,000 of them and 1 GiB in all. Files are packed 0755
+	// when their owner may execute them, else 0644.
+	Dir, Entry string
 	// Indexes, optional, is a folder laid out like Fabric's
 	// META-INF/statedb/couchdb: indexes/ and collections/<name>/indexes/,
 	// subfolders included. The definitions go to
@@ -54,8 +62,9 @@ type member struct {
 	name string // slash-separated path inside code.tar.gz
 	dir  bool
 	mode int64
-	data []byte   // contents, unless file is set
+	data []byte   // contents, unless file or path is set
 	file *os.File // streamed, for the executable, which may be large
+	path string   // opened when written, for the files of a tree
 	size int64
 }
 
@@ -160,11 +169,17 @@ func prepare(spec Spec) (_ *prepared, err error) {
 			return nil, err
 		}
 	case metadata.Binary:
-		if spec.Executable == "" {
-			return nil, errors.New("type binary: an executable is required: it is what bin/run starts")
+		if (spec.Executable == "") == (spec.Dir == "") {
+			return nil, errors.New("type binary: an executable, or a folder and its entry point, is required: it is what bin/run starts")
 		}
 		if spec.Connection != "" {
 			return nil, errors.New("type binary: connection.json is only packed for types ccaas and external; hint: the peer starts a binary package itself, through bin/run")
+		}
+		if spec.Dir != "" {
+			if members, md.Path, err = treeMembers(&spec); err != nil {
+				return nil, err
+			}
+			break
 		}
 		m, err := executableMember(&spec)
 		if err != nil {
@@ -324,6 +339,70 @@ func executableMember(spec *Spec) (member, error) {
 	return member{name: name, mode: 0o755, file: f, size: st.Size()}, nil
 }
 
+// treeMembers checks spec.Dir with build's tree checks (executable.WalkTree)
+// and spec.Entry as build checks the entry point, and returns every file
+// and folder to pack, with the entry point's path. As for Executable, an
+// ELF entry point this machine cannot run and a #! interpreter missing here
+// are warnings: the peer is another machine.
+func treeMembers(spec *Spec) ([]member, string, error) {
+	dir := spec.Dir
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		if err == nil || errors.Is(err, os.ErrNotExist) {
+			return nil, "", fmt.Errorf("%s: expected the folder of the chaincode's program", dir)
+		}
+		return nil, "", fmt.Errorf("%s: cannot read: %v", dir, fsmsg.Reason(err))
+	}
+	if spec.Entry == "" {
+		return nil, "", fmt.Errorf("%s: the entry point is required: the file, relative to the folder, that bin/run starts", dir)
+	}
+	entry, err := executable.CheckEntry(dir, spec.Entry)
+	if err != nil {
+		var e *executable.Error
+		if !errors.As(err, &e) {
+			return nil, "", fmt.Errorf("%s: %w", dir, err)
+		}
+		if e.File == MetadataFile { // the path itself: the operator's --entry
+			return nil, "", fmt.Errorf("%s: entry point: %s", dir, e.Problem)
+		}
+		if !errors.Is(err, executable.ErrNoInterpreter) && !fileIsELF(filepath.Join(dir, filepath.FromSlash(e.File))) {
+			return nil, "", fmt.Errorf("%s: %w", dir, err)
+		}
+		text := strings.Replace(err.Error(), "(the architecture of this peer)", "(the architecture of this machine)", 1)
+		text = strings.Replace(text, "is not installed on this peer", "is not installed on this machine", 1)
+		spec.warn("%s/%s; packed anyway: install it only on peers that can run it, and run extbuilder lint on such a machine", dir, text)
+		entry = e.File
+	}
+	var members []member
+	err = executable.WalkTree(dir, func(rel string, f *os.File, info fs.FileInfo) error {
+		if f == nil {
+			members = append(members, member{name: rel, dir: true, mode: 0o755})
+			return nil
+		}
+		mode := int64(0o644)
+		if executable.Mode(info.Mode().Perm(), rel == entry)&0o100 != 0 {
+			mode = 0o755
+		}
+		members = append(members, member{name: rel, mode: mode, path: filepath.Join(dir, filepath.FromSlash(rel)), size: info.Size()})
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", dir, err)
+	}
+	if _, err := couchdb.Collect(dir, spec.warn); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", dir, err)
+	}
+	return members, entry, nil
+}
+
+func fileIsELF(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return isELF(f)
+}
+
 func isELF(r io.ReaderAt) bool {
 	var magic [4]byte
 	n, _ := r.ReadAt(magic[:], 0)
@@ -422,14 +501,23 @@ func isDir(p string) bool {
 // one place, and sorts: the order is part of what is reproducible.
 func withFolders(files []member) ([]member, error) {
 	byName := map[string]bool{}
+	folders := map[string]bool{}
 	for _, m := range files {
+		if m.dir {
+			folders[m.name] = true
+			continue
+		}
 		if byName[m.name] {
 			return nil, fmt.Errorf("code.tar.gz: two files would be packed as %s; hint: rename one of them", m.name)
 		}
 		byName[m.name] = true
 	}
+	for d := range folders {
+		if byName[d] {
+			return nil, fmt.Errorf("code.tar.gz: %s would be both a file and a folder; hint: rename one of them", d)
+		}
+	}
 	all := append([]member(nil), files...)
-	folders := map[string]bool{}
 	for _, m := range files {
 		for d := path.Dir(m.name); d != "."; d = path.Dir(d) {
 			if byName[d] {
@@ -443,6 +531,23 @@ func withFolders(files []member) ([]member, error) {
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].name < all[j].name })
 	return all, nil
+}
+
+// copyFile writes the size bytes of the file at p, which must not have
+// changed size since it was checked.
+func copyFile(w io.Writer, p string, size int64) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("%s: cannot open: %v", p, fsmsg.Reason(err))
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || st.Size() != size || !st.Mode().IsRegular() {
+		return fmt.Errorf("%s: changed while it was packed", p)
+	}
+	if _, err := io.CopyN(w, f, size); err != nil {
+		return fmt.Errorf("%s: %v (did the file change while it was packed?)", p, err)
+	}
+	return nil
 }
 
 // write writes the outer archive to w and returns the package ID.
@@ -487,6 +592,10 @@ func writeTarGz(w io.Writer, members []member) error {
 			}
 			if _, err := io.CopyN(tw, m.file, m.size); err != nil {
 				return fmt.Errorf("%s: %v (did the file change while it was packed?)", m.file.Name(), err)
+			}
+		case m.path != "":
+			if err := copyFile(tw, m.path, m.size); err != nil {
+				return err
 			}
 		case !m.dir:
 			if _, err := tw.Write(m.data); err != nil {

@@ -282,7 +282,7 @@ func TestWriteRefuses(t *testing.T) {
 		}, `only packed for type binary`},
 		{"binary without executable", func(t *testing.T, dir string) Spec {
 			return Spec{Type: "binary", Label: "x"}
-		}, `an executable is required`},
+		}, `an executable, or a folder and its entry point, is required`},
 		{"connection not found", func(t *testing.T, dir string) Spec {
 			return Spec{Type: "ccaas", Label: "x", Connection: filepath.Join(dir, "nope.json")}
 		}, `nope.json: file not found`},
