@@ -4,7 +4,8 @@
 // program run as a whole process, the way the peer runs it during install
 // (pruned environment, fresh output folders, stderr read line by line),
 // against a static no-op Go binary run the same way; binary sizes; peak
-// RSS; and the copy speed of a 100 MiB executable against cp(1). Next to
+// RSS; the copy speed of a 100 MiB executable, and of binary package trees
+// (10,000 small files; one 500 MiB file), against cp(1). Next to
 // each budgeted timing it shows the floor: the least any Go program doing
 // that job costs here (test/bench/reference), so that a budget below it
 // reads as such.
@@ -44,16 +45,17 @@ func main() {
 	runs := flag.Int("runs", 61, "timed runs per figure, after the warm-up")
 	warmup := flag.Int("warmup", 5, "warm-up runs per figure, not counted")
 	heavyRuns := flag.Int("heavy-runs", 7, "timed runs for figures bound by the file system (100 MiB copy, 2,000 index files)")
+	treeRuns := flag.Int("tree-runs", 3, "timed runs for the binary package trees (10,000 files; one 500 MiB file), each against cp -r; 0 skips them")
 	binDir := flag.String("bin", "", "measure the programs in this folder (named bin) instead of building them")
 	flag.StringVar(&ldflags, "ldflags", ldflags, "go build -ldflags for the programs and the reference programs (make bench passes make build's)")
 	flag.Parse()
-	if err := bench(*runs, *warmup, *heavyRuns, *binDir); err != nil {
+	if err := bench(*runs, *warmup, *heavyRuns, *treeRuns, *binDir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func bench(runs, warmup, heavyRuns int, binDir string) error {
+func bench(runs, warmup, heavyRuns, treeRuns int, binDir string) error {
 	begin := time.Now()
 	root, err := moduleRoot()
 	if err != nil {
@@ -254,6 +256,10 @@ func bench(runs, warmup, heavyRuns int, binDir string) error {
 		sb, scp := got[0], got[1]
 		fmt.Printf("Build of %d index files against cp -r of the same META-INF tree (file creation dominates):\n", indexCount)
 		fmt.Printf("  build  median %8s\n  cp -r  median %8s\n  ratio %.2fx (no budget)\n\n", ms(sb.median()), ms(scp.median()), float64(sb.median())/float64(scp.median()))
+	}
+
+	if err := benchTrees(scratch, noop, bin("build"), cpInv.path, big.env, treeRuns); err != nil {
+		return err
 	}
 
 	printSizes(bin, noop)
