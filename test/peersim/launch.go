@@ -55,6 +55,14 @@ type Launched struct {
 // package, in the background, with the pruned environment, stderr read line
 // by line. The caller must end it with Stop or Kill.
 func (p *Peer) Launch(res *Result, cc ChaincodeJSON) (*Launched, error) {
+	return p.LaunchFunc(res, cc, nil)
+}
+
+// LaunchFunc is Launch, with each line of run's stderr handed to each
+// instead of kept for Stderr, for launches that log millions of lines.
+// each must not keep line, which is valid only during the call; calls for
+// one launch come from one goroutine.
+func (p *Peer) LaunchFunc(res *Result, cc ChaincodeJSON, each func(line []byte)) (*Launched, error) {
 	b := p.builder(res.Builder)
 	if b == nil || res.CachedBld == "" {
 		return nil, errors.New("peersim: launch needs a package that a configured builder built (Result.Builder and Result.CachedBld)")
@@ -92,6 +100,10 @@ func (p *Peer) Launch(res *Result, cc ChaincodeJSON) (*Launched, error) {
 		// bufio.Scanner's default limit is the peer's: 64 KiB per line.
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
+			if each != nil {
+				each(sc.Bytes())
+				continue
+			}
 			l.mu.Lock()
 			l.stderr = append(l.stderr, sc.Text())
 			l.mu.Unlock()
@@ -111,6 +123,9 @@ func (p *Peer) Launch(res *Result, cc ChaincodeJSON) (*Launched, error) {
 	}()
 	return l, nil
 }
+
+// Pid is run's process ID.
+func (l *Launched) Pid() int { return l.cmd.Process.Pid }
 
 // Done is closed once run has exited and its stderr has been read.
 func (l *Launched) Done() <-chan struct{} { return l.done }
