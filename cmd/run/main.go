@@ -13,8 +13,6 @@ import (
 )
 
 func main() {
-	launch.SetRuntime()
-
 	// Catch stop signals first: one that arrives while run is still reading
 	// chaincode.json must neither be lost nor kill run half-way.
 	stop := make(chan os.Signal, 4)

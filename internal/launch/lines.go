@@ -13,6 +13,10 @@ import (
 // reading, so a chaincode that keeps writing would block on a full pipe.
 const MaxLine = bufio.MaxScanTokenSize - 1
 
+// lastLineSearch is how far from the end of a window process looks for the
+// last newline.
+const lastLineSearch = 4 << 10
+
 // lineWriter passes the chaincode's output on to out as whole lines,
 // cutting lines longer than max (at a UTF-8 character boundary when the
 // text is UTF-8). The complete lines of one read go out in one Write: one
@@ -74,8 +78,17 @@ func (w *lineWriter) process() {
 	batch := 0 // where the complete lines not yet written start
 	for {
 		rest := data[start:]
-		// A newline right after max bytes still ends a line of max bytes.
-		if i := bytes.IndexByte(rest[:min(len(rest), w.max+1)], '\n'); i >= 0 {
+		// A newline right after max bytes still ends a line of max bytes,
+		// so every line that ends inside this window is short enough.
+		window := rest[:min(len(rest), w.max+1)]
+		if i := bytes.IndexByte(window, '\n'); i >= 0 {
+			// Move past the last of them at once rather than line by line,
+			// looking for it near the window's end only: LastIndexByte
+			// goes byte by byte, and long lines have few newlines.
+			from := max(i+1, len(window)-lastLineSearch)
+			if j := bytes.LastIndexByte(window[from:], '\n'); j >= 0 {
+				i = from + j
+			}
 			start += i + 1
 			continue
 		}

@@ -87,10 +87,14 @@ func TestForwardPassesTheLastLinesWhenTheOutputEnds(t *testing.T) {
 // back together are the input.
 func TestLineWriterKeepsEveryByteInWholeLines(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	const max = 300
-	for round := range 200 {
+	for round := range 208 {
+		// Small windows, then run's own: lines up to three times max.
+		max, lines := 300, 40
+		if round >= 200 {
+			max, lines = MaxLine, 8
+		}
 		var in strings.Builder
-		for range rng.IntN(40) {
+		for range rng.IntN(lines) {
 			n := rng.IntN(3 * max)
 			for in.Len() < n {
 				in.WriteString([]string{"a", "é", "€", "𝄞", "\n"}[rng.IntN(5)])
@@ -121,17 +125,21 @@ func TestLineWriterKeepsEveryByteInWholeLines(t *testing.T) {
 		// that a cut ended (within a character's length of max).
 		o, lineLen := rebuilt.String(), 0
 		for i := 0; i < len(text); o = o[1:] {
-			require.NotEmpty(t, o, "round %d: output ends early", round)
-			if o[0] == text[i] {
+			switch {
+			case len(o) == 0:
+				t.Fatalf("round %d: output ends early", round)
+			case o[0] == text[i]:
 				i++
 				lineLen++
 				if o[0] == '\n' {
 					lineLen = 0
 				}
 				continue
+			case o[0] != '\n':
+				t.Fatalf("round %d: output differs from the input at input byte %d", round, i)
+			case lineLen <= max-utf8.UTFMax:
+				t.Fatalf("round %d: newline added after %d bytes, before max", round, lineLen)
 			}
-			require.Equal(t, byte('\n'), o[0], "round %d: output differs from the input", round)
-			require.Greater(t, lineLen, max-utf8.UTFMax, "round %d: newline added before max", round)
 			lineLen = 0
 		}
 		assert.Empty(t, o, "round %d: output longer than the input", round)

@@ -41,6 +41,11 @@ const (
 	indexWorkload      = "indexes-2000"
 )
 
+var (
+	scaleN     = 100 // chaincodes in the scale scenario (issue 13)
+	launchOnly bool
+)
+
 func main() {
 	runs := flag.Int("runs", 61, "timed runs per figure, after the warm-up")
 	warmup := flag.Int("warmup", 5, "warm-up runs per figure, not counted")
@@ -48,6 +53,8 @@ func main() {
 	treeRuns := flag.Int("tree-runs", 3, "timed runs for the binary package trees (10,000 files; one 500 MiB file), each against cp -r; 0 skips them")
 	binDir := flag.String("bin", "", "measure the programs in this folder (named bin) instead of building them")
 	flag.StringVar(&ldflags, "ldflags", ldflags, "go build -ldflags for the programs and the reference programs (make bench passes make build's)")
+	flag.IntVar(&scaleN, "scale", scaleN, "chaincodes in the scale scenario")
+	flag.BoolVar(&launchOnly, "launch-only", false, "measure launch mode only (log forwarding, start-up, scale)")
 	flag.Parse()
 	if err := bench(*runs, *warmup, *heavyRuns, *treeRuns, *binDir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -82,6 +89,9 @@ func bench(runs, warmup, heavyRuns, treeRuns int, binDir string) error {
 		}
 		builderDir = filepath.Dir(filepath.Clean(binDir))
 		fmt.Printf("measuring the programs in %s\n", binDir)
+	}
+	if launchOnly {
+		return benchLaunch(root, builderDir, refs, scratch, runs, warmup, scaleN)
 	}
 	bin := func(p string) string { return filepath.Join(builderDir, "bin", p) }
 	ref := func(r string) string { return filepath.Join(refs, r) }
@@ -264,6 +274,10 @@ func bench(runs, warmup, heavyRuns, treeRuns int, binDir string) error {
 
 	printSizes(bin, noop)
 	printRSS(rss, rssAt)
+	fmt.Println()
+	if err := benchLaunch(root, builderDir, refs, scratch, runs, warmup, scaleN); err != nil {
+		return err
+	}
 	fmt.Printf("\nbench took %s\n", time.Since(begin).Round(time.Second))
 	return nil
 }
