@@ -8,10 +8,10 @@
 package coreyaml
 
 import (
-	"bytes"
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -81,89 +81,57 @@ func (b Builder) Validate() error {
 	return nil
 }
 
-// line is one line of the input, split from its terminator so that the
-// terminator can be written back unchanged.
-type line struct {
-	text string
-	eol  string // "\n", "\r\n" or "" for a last line without one
-}
-
-func (l line) trimmed() string { return strings.TrimSpace(l.text) }
-
+// doc is the input cut at each "\n". A line keeps its "\r", so joining the
+// lines with "\n" gives the input back byte for byte; the last line is ""
+// when the input ends with a line end.
 type doc struct {
 	bom   string
-	lines []line // lines[i] is the parser's line i+1
-	eol   string // line end used for inserted lines
+	lines []string // lines[i] is the parser's line i+1
 }
 
 func split(src []byte) *doc {
-	d := &doc{eol: "\n"}
-	s := string(src)
-	if strings.HasPrefix(s, "\ufeff") {
-		d.bom, s = "\ufeff", s[len("\ufeff"):]
-	}
-	for s != "" {
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			d.lines = append(d.lines, line{text: s})
-			break
-		}
-		l := line{text: s[:i], eol: "\n"}
-		if strings.HasSuffix(l.text, "\r") {
-			l.text, l.eol = l.text[:len(l.text)-1], "\r\n"
-		}
-		d.lines = append(d.lines, l)
-		s = s[i+1:]
-	}
-	if len(d.lines) > 0 && d.lines[0].eol != "" {
-		d.eol = d.lines[0].eol
+	s, bom := strings.CutPrefix(string(src), "\ufeff")
+	d := &doc{lines: strings.Split(s, "\n")}
+	if bom {
+		d.bom = "\ufeff"
 	}
 	return d
 }
 
-func (d *doc) bytes() []byte {
-	var b bytes.Buffer
-	b.WriteString(d.bom)
-	for _, l := range d.lines {
-		b.WriteString(l.text)
-		b.WriteString(l.eol)
-	}
-	return b.Bytes()
-}
+func (d *doc) bytes() []byte { return []byte(d.bom + strings.Join(d.lines, "\n")) }
 
-// insert places texts as new lines before index at, using the line end of
-// the line before them (or the file's) and giving that line one if it was
-// the last line and had none.
+// insert places texts as new lines before line index at (at least 1),
+// ending them as the line before them ends (CRLF or LF).
 func (d *doc) insert(at int, texts ...string) {
-	eol, lastHadNoEOL := d.eol, false
-	if at > 0 {
-		if d.lines[at-1].eol == "" {
-			lastHadNoEOL, d.lines[at-1].eol = true, eol
-		} else {
-			eol = d.lines[at-1].eol
-		}
+	ref, last := d.lines[at-1], at == len(d.lines)
+	if last {
+		ref = d.lines[0] // the last line has no line end: use the first line's
 	}
-	added := make([]line, len(texts))
+	cr := ""
+	if strings.HasSuffix(ref, "\r") {
+		cr = "\r"
+	}
+	added := make([]string, len(texts))
 	for i, t := range texts {
-		added[i] = line{text: t, eol: eol}
+		added[i] = t + cr
 	}
-	if lastHadNoEOL && at == len(d.lines) {
-		added[len(added)-1].eol = "" // a file that ended without a line end still does
+	if last { // the last line gets a line end, the new last line none
+		d.lines[at-1] += cr
+		added[len(added)-1] = texts[len(texts)-1]
 	}
-	d.lines = append(d.lines[:at], append(added, d.lines[at:]...)...)
+	d.lines = slices.Insert(d.lines, at, added...)
 }
 
 // offset turns the parser's 1-based column (in characters) into a byte
 // offset in the text of line n.
 func (d *doc) offset(n *yaml.Node) int {
-	t, col := d.lines[n.Line-1].text, 1
-	for i := range t {
-		if col == n.Column {
+	col := n.Column
+	for i := range d.lines[n.Line-1] {
+		if col--; col == 0 {
 			return i
 		}
-		col++
 	}
-	return len(t)
+	return len(d.lines[n.Line-1])
 }
 
 // found quotes the input where node n starts, for error messages.
@@ -171,13 +139,13 @@ func (d *doc) found(n *yaml.Node) string {
 	if n.Line < 1 || n.Line > len(d.lines) {
 		return ""
 	}
-	return short(strings.TrimSpace(d.lines[n.Line-1].text[d.offset(n):]))
+	return short(strings.TrimSpace(d.lines[n.Line-1][d.offset(n):]))
 }
 
 // lineOf returns the first line that holds s outside a comment line, or 0.
 func (d *doc) lineOf(s string) int {
 	for i, l := range d.lines {
-		if strings.Contains(l.text, s) && !strings.HasPrefix(l.trimmed(), "#") {
+		if strings.Contains(l, s) && !strings.HasPrefix(strings.TrimSpace(l), "#") {
 			return i + 1
 		}
 	}
@@ -189,18 +157,22 @@ func (d *doc) lineOf(s string) int {
 func checkLines(d *doc) error {
 	marker, content := false, false
 	for i, l := range d.lines {
-		if j := strings.IndexAny(l.text, "\r\u0085\u2028\u2029"); j >= 0 {
-			r, _ := utf8.DecodeRuneInString(l.text[j:])
+		body := l
+		if i < len(d.lines)-1 {
+			body = strings.TrimSuffix(l, "\r") // CRLF; at the very end a "\r" stands alone
+		}
+		if j := strings.IndexAny(body, "\r\u0085\u2028\u2029"); j >= 0 {
+			r, _ := utf8.DecodeRuneInString(l[j:])
 			return &Error{Line: i + 1, Msg: fmt.Sprintf("found the line break %q; expected LF or CRLF line ends", r)}
 		}
-		t := l.trimmed()
+		t := strings.TrimSpace(l)
 		if t == "" || t[0] == '#' {
 			continue
 		}
-		if strings.Contains(l.text[:len(l.text)-len(strings.TrimLeft(l.text, " \t"))], "\t") {
+		if strings.Contains(l[:len(l)-len(strings.TrimLeft(l, " \t"))], "\t") {
 			return &Error{Line: i + 1, Msg: "found a tab in the indentation; YAML indentation must be spaces"}
 		}
-		if len(t) >= 3 && (t[:3] == "---" || t[:3] == "...") && l.text[0] == t[0] && (len(t) == 3 || t[3] == ' ' || t[3] == '\t') {
+		if len(t) >= 3 && (t[:3] == "---" || t[:3] == "...") && l[0] == t[0] && (len(t) == 3 || t[3] == ' ' || t[3] == '\t') {
 			if rest := strings.TrimSpace(t[3:]); marker || content || (rest != "" && rest[0] != '#') {
 				return &Error{Line: i + 1, Msg: fmt.Sprintf("found %q: only a single YAML document with no content on its --- line can be edited", short(t))}
 			}
@@ -246,14 +218,18 @@ func InsertFirst(src []byte, b Builder) (Result, error) {
 	if top.Column != 1 {
 		return Result{}, &Error{Line: top.Line, Msg: "expected the first key at column 1, found indented content; the top level must be a block mapping"}
 	}
-	unit := indentUnit(top)
+	unit := indentUnit(d)
 
 	ccKey, cc, err := lookup(top, "", "chaincode")
 	if err != nil {
 		return Result{}, err
 	}
 	if ccKey == nil { // no chaincode section at all: add one at the end
-		return withList(d, b, len(d.lines), 2*unit, "chaincode:", pad(unit)+"externalBuilders:")
+		at := len(d.lines)
+		if d.lines[at-1] == "" {
+			at-- // before the empty text after the last line end
+		}
+		return withList(d, b, at, 2*unit, "chaincode:", pad(unit)+"externalBuilders:")
 	}
 	var key, list *yaml.Node
 	child := unit // the indentation of chaincode's keys
@@ -295,30 +271,30 @@ func InsertFirst(src []byte, b Builder) (Result, error) {
 	flow := list.Style&yaml.FlowStyle != 0
 	if flow && (len(entries) > 0 || list.Line != key.Line) {
 		// [...]: the entry goes in front, in flow style.
-		t, at, sep := d.lines[list.Line-1].text, d.offset(list)+1, ", "
+		t, at, sep := d.lines[list.Line-1], d.offset(list)+1, ", "
 		if len(entries) == 0 {
 			sep = ""
 		}
-		d.lines[list.Line-1].text = t[:at] + flowEntry(b) + sep + t[at:]
+		d.lines[list.Line-1] = t[:at] + flowEntry(b) + sep + t[at:]
 		return Result{Text: d.bytes(), Changed: true, Line: list.Line, Names: names}, nil
 	}
 	if flow || isNull(list) {
 		// No value, a null or [] on the key's line: drop it, keep any
 		// comment, add a block list.
 		if flow || list.Value != "" {
-			t, start := d.lines[key.Line-1].text, d.offset(list)
+			t, start := d.lines[key.Line-1], d.offset(list)
 			end := start + len(list.Value)
 			if flow {
 				end = start + strings.IndexByte(t[start:], ']') + 1
 			}
-			d.lines[key.Line-1].text = strings.TrimRight(t[:start], " ") + t[end:]
+			d.lines[key.Line-1] = strings.TrimRight(t[:start], " ") + t[end:]
 		}
 		return withList(d, b, key.Line, key.Column-1+unit)
 	}
 	// A block list: insert above the first entry, and above a comment right
 	// on top of it (no blank line between), taken to belong to that entry.
 	at := list.Line - 1
-	for at-1 > key.Line-1 && strings.HasPrefix(d.lines[at-1].trimmed(), "#") {
+	for at-1 > key.Line-1 && strings.HasPrefix(strings.TrimSpace(d.lines[at-1]), "#") {
 		at--
 	}
 	dash, keys := list.Column-1, list.Column+1
@@ -337,13 +313,19 @@ func isBlock(n *yaml.Node, kind yaml.Kind) bool {
 	return n.Kind == kind && n.Anchor == "" && n.Style&(yaml.TaggedStyle|yaml.FlowStyle) == 0
 }
 
-// indentUnit takes the file's indentation step from the first nested block
-// under a top-level key, so added lines look like their neighbours.
-func indentUnit(top *yaml.Node) int {
-	for i := 1; i < len(top.Content); i += 2 {
-		if v := top.Content[i]; (isBlock(v, yaml.MappingNode) || isBlock(v, yaml.SequenceNode)) && v.Column > 1 && v.Column <= 9 {
-			return v.Column - 1
+// indentUnit takes the file's indentation step from the first line
+// indented under a top-level line, so added lines look like their neighbours.
+func indentUnit(d *doc) int {
+	prev := -1 // the indentation of the previous line with content
+	for _, l := range d.lines {
+		if t := strings.TrimSpace(l); t == "" || t[0] == '#' {
+			continue
 		}
+		n := len(l) - len(strings.TrimLeft(l, " "))
+		if prev == 0 && n > 0 && n <= 8 {
+			return n
+		}
+		prev = n
 	}
 	return 4
 }
@@ -422,7 +404,7 @@ func readEntries(d *doc, list *yaml.Node) ([]entry, error) {
 // oneLine reports whether the flow collection n ends on the line it starts
 // on: its text from the bracket to the line end then parses on its own.
 func (d *doc) oneLine(n *yaml.Node) bool {
-	return yaml.Unmarshal([]byte(d.lines[n.Line-1].text[d.offset(n):]), new(yaml.Node)) == nil
+	return yaml.Unmarshal([]byte(d.lines[n.Line-1][d.offset(n):]), new(yaml.Node)) == nil
 }
 
 // withList inserts header lines and a block list holding only b, its dash

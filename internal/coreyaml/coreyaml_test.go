@@ -370,6 +370,13 @@ func TestInsertFirstKeepsCRLF(t *testing.T) {
 		"         propagateEnvironment:\r\n           - CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG\r\n" +
 		"       - name: ccaas_builder\r\n         path: /opt/hyperledger/ccaas_builder\r\n    mode: net\r\n"
 	assert.Equal(t, want, string(r.Text))
+
+	// Appended after a last line without a line end: that line gets a
+	// CRLF, the new last line none.
+	r, err = InsertFirst([]byte("peer:\r\n  id: p0"), ours)
+	require.NoError(t, err)
+	assert.Equal(t, "peer:\r\n  id: p0\r\nchaincode:\r\n  externalBuilders:\r\n    - name: extbuilder\r\n      path: /opt/hyperledger/extbuilder\r\n"+
+		"      propagateEnvironment:\r\n        - CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG", string(r.Text))
 }
 
 // A second builder (the Kubernetes one) goes in front of an extbuilder
@@ -465,6 +472,7 @@ func TestRefusals(t *testing.T) {
 		{"undefined alias", "chaincode:\n  # *list\n  externalBuilders: *list\n", `line 3: not valid YAML, as the peer reads it: unknown anchor 'list' referenced`},
 		{"YAML 1.2 directive, which the peer's parser refuses", "%YAML 1.2\n---\nchaincode:\n", "not valid YAML, as the peer reads it: found incompatible YAML document"},
 		{"lone CR", "chaincode:\r  externalBuilders: []\n", `line 1: found the line break '\r'; expected LF or CRLF line ends`},
+		{"CR at the very end", "chaincode:\r", `line 1: found the line break '\r'`},
 		{"NEL in a comment", "chaincode: # \u0085externalBuilders: []\n", `line 1: found the line break '\u0085'`},
 		{"explicit key", "? chaincode\n: \n", `line 1: chaincode: found a complex key (? ...); expected "chaincode:"`},
 		{"anchored chaincode", "chaincode: &cc\n  mode: net\n", `line 1: chaincode: expected a block mapping on the following lines, found "&cc"`},
