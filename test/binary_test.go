@@ -106,6 +106,13 @@ func installBinary(t *testing.T, name, metadata string, code []peersim.Entry, pr
 	if err != nil {
 		t.Fatal(err)
 	}
+	return installPackage(t, pkg, propagate, extraEnv...)
+}
+
+// installPackage installs pkg with the built builders on a fresh peer
+// whose builder propagates the variables named in propagate.
+func installPackage(t *testing.T, pkg *peersim.Package, propagate []string, extraEnv ...string) *installed {
+	t.Helper()
 	root := t.TempDir()
 	tmp, peerFS := filepath.Join(root, "tmp"), filepath.Join(root, "peer")
 	for _, d := range []string{tmp, peerFS} {
