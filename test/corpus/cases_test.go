@@ -362,6 +362,15 @@ func corpusCases() []corpusCase {
 			metadata: str(binaryMeta), plant: fifo(src, "chaincode"), want: []string{"chaincode"}},
 		{name: "binary-device", why: "the executable is a planted character device", program: "build",
 			metadata: str(binaryMeta), plant: device(src, "chaincode"), want: []string{"chaincode"}},
+		{name: "binary-tree-symlink-out", why: "beside a good executable, the tree holds a planted symbolic link to /etc", program: "build",
+			metadata: str(binaryMeta), src: []file{{name: "chaincode", body: chaincode, mode: 0o755}},
+			plant: symlink(src, "lib/etc", "/etc"), want: []string{"lib/etc", "symbolic link"}},
+		{name: "binary-tree-fifo", why: "beside a good executable, the tree holds a planted named pipe", program: "build",
+			metadata: str(binaryMeta), src: []file{{name: "chaincode", body: chaincode, mode: 0o755}},
+			plant: fifo(src, "var/pipe"), want: []string{"var/pipe", "named pipe"}},
+		{name: "binary-tree-device", why: "beside a good executable, the tree holds a planted /dev/zero", program: "build",
+			metadata: str(binaryMeta), src: []file{{name: "chaincode", body: chaincode, mode: 0o755}},
+			plant: device(src, "data/zero"), want: []string{"data/zero", "device"}},
 
 		// ---- release, on a build folder that is not what build wrote ----
 		{name: "release-empty-build-folder", why: "BUILD_OUTPUT_DIR holds nothing", program: "release",
@@ -451,6 +460,12 @@ func runCases() []corpusCase {
 			bld: exe, plant: fifo(func(d *dirs) string { return d.runMetadata }, "chaincode.json"), want: []string{"chaincode.json"}},
 		{name: "run-executable-missing", why: "BUILD_OUTPUT_DIR holds no chaincode", program: "run",
 			cc: with(), want: []string{"chaincode"}},
+		{name: "run-entrypoint-escapes", why: "BUILD_OUTPUT_DIR/entrypoint names ../../bin/sh", program: "run",
+			bld: []file{{name: "entrypoint", body: "../../bin/sh\n", mode: 0o644}, {name: "tree/chaincode", body: chaincode, mode: 0o755}},
+			cc:  with(), want: []string{"entrypoint"}},
+		{name: "run-entrypoint-symlink-out", why: "the entry point in BUILD_OUTPUT_DIR/tree is a planted symbolic link to /bin/sh", program: "run",
+			bld:   []file{{name: "entrypoint", body: "start\n", mode: 0o644}, {name: "tree/chaincode", body: chaincode, mode: 0o755}},
+			plant: symlink(bld, "tree/start", "/bin/sh"), cc: with(), want: []string{"start", "symbolic link"}},
 		{name: "run-metadata-read-only", why: "RUN_METADATA_DIR is read-only, so the TLS files cannot be written", program: "run",
 			bld: exe, cc: with(), plant: readOnly(func(d *dirs) string { return d.runMetadata }), want: []string{"RUN_METADATA_DIR"}},
 	}
