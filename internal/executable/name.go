@@ -1,5 +1,6 @@
 package executable
 
-// File is the name build gives the chaincode executable in BUILD_OUTPUT_DIR,
-// whatever its name in the package, so run always knows what to start.
+// File is the entry point of a binary package whose metadata.json has no
+// path, and the name under which builds of earlier versions put the
+// executable in BUILD_OUTPUT_DIR (see Entry).
 const File = "chaincode"

@@ -272,8 +272,8 @@ func (w *walker) file(root *os.Root, it item) error {
 		return refuseKind(name, info.Mode().Type())
 	}
 	size := info.Size()
-	if size > it.size { // grown since the first pass counted it
-		return tooManyBytes()
+	if size > it.size { // grown since the first pass counted it against MaxBytes
+		return &Error{File: show(name), Problem: "changed while build read it"}
 	}
 	if name != w.entry && size >= 20 {
 		var head [20]byte
