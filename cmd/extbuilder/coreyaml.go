@@ -12,7 +12,7 @@ import (
 
 	"github.com/extbuilder/extbuilder/internal/cli"
 	"github.com/extbuilder/extbuilder/internal/coreyaml"
-	"github.com/extbuilder/extbuilder/internal/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // The entry Dockerfile.peer writes, and the default for operators.
@@ -128,12 +128,12 @@ func runCoreYAML(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func readLimited(name string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, fsmsg.Reason(err)
+		return nil, msg.Reason(err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxCoreYAML+1))
 	if err != nil {
-		return nil, fsmsg.Reason(err)
+		return nil, msg.Reason(err)
 	}
 	return b, nil
 }
@@ -151,19 +151,19 @@ func writeAtomic(name string, data []byte) error {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(name), ".core-yaml-*")
 	if err != nil {
-		return fsmsg.Reason(err)
+		return msg.Reason(err)
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return fsmsg.Reason(err)
+		return msg.Reason(err)
 	}
 	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
-		return fsmsg.Reason(err)
+		return msg.Reason(err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fsmsg.Reason(err)
+		return msg.Reason(err)
 	}
-	return fsmsg.Reason(os.Rename(tmp.Name(), name))
+	return msg.Reason(os.Rename(tmp.Name(), name))
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/extbuilder/extbuilder/internal/cli"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // command is one subcommand. Each lives in its own file and registers itself.
@@ -60,7 +61,7 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		return p.UsageErrorf("unknown command %s; expected one of %s; run 'extbuilder --help'", cli.QuoteArg(args[0]), strings.Join(commandNames(), ", "))
+		return p.UsageErrorf("unknown command %s; expected one of %s; run 'extbuilder --help'", msg.Quote(args[0]), strings.Join(commandNames(), ", "))
 	}
 	return c.run(args[1:])
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/extbuilder/extbuilder/internal/cli"
 	"github.com/extbuilder/extbuilder/internal/metadata"
+	"github.com/extbuilder/extbuilder/internal/msg"
 	"github.com/extbuilder/extbuilder/pkg/ccpackage"
 )
 
@@ -36,7 +37,7 @@ func runPackage(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if len(pos) > 0 {
-		return c.usageError("unexpected argument %q", pos[0])
+		return c.usageError("unexpected argument %s", msg.Quote(pos[0]))
 	}
 	if *typ == "" || *label == "" {
 		return c.usageError("--type and --label are required")
@@ -60,7 +61,7 @@ func runPackage(args []string, stdout, stderr io.Writer) int {
 			return c.usageError("--connection is for --type ccaas or external; the peer starts a binary package through bin/run")
 		}
 	default:
-		return c.usageError("--type: expected one of %s, found %q", metadata.HandledTypes, *typ)
+		return c.usageError("--type: expected one of %s, found %s", metadata.HandledTypes, msg.Quote(*typ))
 	}
 	if *out == "" {
 		*out = *label + ".tgz"
@@ -125,7 +126,8 @@ func (c *subcommand) parse(args []string) (positional []string, code int, ok boo
 			return nil, cli.ExitOK, false
 		}
 		if err != nil {
-			return nil, c.usageError("%v", err), false
+			// Go's flag errors quote the argument, which may be anything.
+			return nil, c.usageError("%s", msg.Safe(err.Error())), false
 		}
 		args = c.flags.Args()
 		if len(args) == 0 {

@@ -13,7 +13,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // Finding is one problem with a value.
@@ -41,14 +42,14 @@ func Address(addr string) *Finding {
 	}
 	if strings.Contains(addr, "://") {
 		return finding("leave out the scheme: gRPC dials host:port, and TLS is set separately",
-			"expected host:port, found a URL %s", Quote(addr))
+			"expected host:port, found a URL %s", msg.Quote(addr))
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return finding(hint, "expected host:port, found %s", Quote(addr))
+		return finding(hint, "expected host:port, found %s", msg.Quote(addr))
 	}
 	if host == "" {
-		return finding(hint, "expected a host before the port, found %s", Quote(addr))
+		return finding(hint, "expected a host before the port, found %s", msg.Quote(addr))
 	}
 	if f := Host(host); f != nil {
 		f.Hint = hint
@@ -57,7 +58,7 @@ func Address(addr string) *Finding {
 	// Digits only: Atoi alone takes "+80", which the dialer does not.
 	n, err := strconv.Atoi(port)
 	if err != nil || strings.Trim(port, "0123456789") != "" || n < 1 || n > 65535 {
-		return finding(hint, "expected a port from 1 to 65535, found %s", Quote(port))
+		return finding(hint, "expected a port from 1 to 65535, found %s", msg.Quote(port))
 	}
 	return nil
 }
@@ -78,7 +79,7 @@ func Host(h string) *Finding {
 		}
 	}
 	if !ok {
-		return finding("", "expected a host name or IP address, found %s", Quote(h))
+		return finding("", "expected a host name or IP address, found %s", msg.Quote(h))
 	}
 	return nil
 }
@@ -97,11 +98,11 @@ func Certificates(text string) ([]*x509.Certificate, *Finding) {
 			if strings.Contains(block.Type, "PRIVATE KEY") {
 				return nil, finding("a private key does not belong here; never share it", "expected PEM CERTIFICATE blocks, found a private key")
 			}
-			return nil, finding("", "expected PEM CERTIFICATE blocks, found a %s block", Quote(block.Type))
+			return nil, finding("", "expected PEM CERTIFICATE blocks, found a %s block", msg.Quote(block.Type))
 		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, finding("", "certificate %d does not parse: %s", len(certs)+1, SafeMessage(strings.TrimPrefix(err.Error(), "x509: ")))
+			return nil, finding("", "certificate %d does not parse: %s", len(certs)+1, msg.Safe(strings.TrimPrefix(err.Error(), "x509: ")))
 		}
 		certs = append(certs, c)
 	}
@@ -138,7 +139,7 @@ func PrivateKey(text string) (crypto.Signer, *Finding) {
 	case block == nil && other == "CERTIFICATE":
 		return nil, finding("the certificate belongs in client_cert", "expected a PEM private key, found only a certificate")
 	case block == nil && other != "":
-		return nil, finding("", "expected a PEM private key, found only a %s block", Quote(other))
+		return nil, finding("", "expected a PEM private key, found only a %s block", msg.Quote(other))
 	case block == nil:
 		return nil, finding("paste the PEM text of the key, including its -----BEGIN and -----END lines", "expected a PEM private key, found no PEM block")
 	}
@@ -179,43 +180,4 @@ func isPrivateKeyType(t string) bool {
 func KeyMatches(key crypto.Signer, cert *x509.Certificate) bool {
 	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
 	return ok && pub.Equal(cert.PublicKey)
-}
-
-// Quote shows an operator's value in a message: PEM is described, never
-// shown, and long values are shortened so one line stays one line.
-func Quote(s string) string {
-	const max = 80
-	if looksLikePEM(s) {
-		return fmt.Sprintf("PEM text (%d bytes, not shown)", len(s))
-	}
-	if len(s) > max {
-		return fmt.Sprintf("%q (%d bytes)", Shorten(s, max), len(s))
-	}
-	return fmt.Sprintf("%q", s)
-}
-
-func looksLikePEM(s string) bool {
-	return strings.Contains(s, "-----BEGIN") || strings.Contains(s, "PRIVATE KEY")
-}
-
-// SafeMessage makes a library's error text fit our rules: one line,
-// bounded, and no PEM.
-func SafeMessage(s string) string {
-	const max = 200
-	if looksLikePEM(s) {
-		return "(message not shown: it quotes PEM text)"
-	}
-	s = strings.NewReplacer("\n", "\\n", "\r", "\\r").Replace(s)
-	return Shorten(s, max)
-}
-
-// Shorten cuts s to at most max bytes on a character boundary, marking the cut.
-func Shorten(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	for max > 0 && !utf8.RuneStart(s[max]) {
-		max--
-	}
-	return s[:max] + "..."
 }

@@ -1,7 +1,6 @@
 package check
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -56,12 +55,4 @@ func TestPEM(t *testing.T) {
 	_, f = PrivateKey(client.KeyPEM + other.KeyPEM)
 	require.NotNil(t, f)
 	assert.Equal(t, "expected one PEM private key, found more than one", f.Problem)
-}
-
-func TestQuoteHidesPEM(t *testing.T) {
-	key := testpki.NewCA("ca").Client("c").KeyPEM
-	assert.Equal(t, "PEM text (241 bytes, not shown)", Quote(key[:241]))
-	assert.NotContains(t, SafeMessage("bad: "+key), "PRIVATE")
-	long := Quote(strings.Repeat("é", 100))
-	assert.True(t, strings.HasSuffix(long, `..." (200 bytes)`), long)
 }

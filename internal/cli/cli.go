@@ -10,10 +10,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"github.com/extbuilder/extbuilder/internal/msg"
 	"io"
 	"os"
 	"strings"
-	"unicode/utf8"
 )
 
 // Version is stamped at link time: -ldflags "-X .../internal/cli.Version=v1.2.3".
@@ -112,7 +112,7 @@ func (p *Program) Run(args []string, run func(args []string) error) int {
 			fmt.Fprintf(p.stdout(), "%s %s\n", p.Name, Version)
 			return ExitOK
 		default:
-			return p.UsageErrorf("unknown option %s (only --help and --version are options); %s", QuoteArg(a), p.usage())
+			return p.UsageErrorf("unknown option %s (only --help and --version are options); %s", msg.Quote(a), p.usage())
 		}
 	}
 	if len(args) != len(p.Args) {
@@ -137,20 +137,4 @@ func (p *Program) Run(args []string, run func(args []string) error) int {
 // Main runs the program with os.Args and exits.
 func (p *Program) Main(run func(args []string) error) {
 	os.Exit(p.Run(os.Args[1:], run))
-}
-
-// maxArg bounds how much of an argument a usage line repeats.
-const maxArg = 64
-
-// QuoteArg quotes a command-line argument for a usage line, cut to maxArg
-// bytes so that a huge argument cannot flood the peer's log.
-func QuoteArg(a string) string {
-	if len(a) > maxArg {
-		cut := maxArg
-		for cut > 0 && !utf8.RuneStart(a[cut]) {
-			cut--
-		}
-		return fmt.Sprintf("%q...", a[:cut])
-	}
-	return fmt.Sprintf("%q", a)
 }

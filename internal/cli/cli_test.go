@@ -44,7 +44,8 @@ func TestRun(t *testing.T) {
 		{"single dash", []string{"a", "-"}, nil, 2, "build: unknown option \"-\" (only --help and --version are options); usage: build A B\n", ""},
 		{"short help", []string{"-h"}, nil, 2, "build: unknown option \"-h\" (only --help and --version are options); usage: build A B\n", ""},
 		{"help with arguments", []string{"a", "--help"}, nil, 2, "build: --help takes no other arguments; usage: build A B\n", ""},
-		{"long option cut", []string{"-" + strings.Repeat("é", 40), "b"}, nil, 2, "build: unknown option \"-" + strings.Repeat("é", 31) + "\"... (only --help and --version are options); usage: build A B\n", ""},
+		{"key as option", []string{"-----BEGIN PRIVATE KEY-----", "b"}, nil, 2, "build: unknown option PEM text (27 bytes, not shown) (only --help and --version are options); usage: build A B\n", ""},
+		{"long option cut", []string{"-" + strings.Repeat("é", 40), "b"}, nil, 2, "build: unknown option \"-" + strings.Repeat("é", 39) + "...\" (81 bytes) (only --help and --version are options); usage: build A B\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, stdout, stderr := programOut()

@@ -17,8 +17,7 @@ import (
 	"github.com/otiai10/copy"
 	"github.com/tidwall/gjson"
 
-	"github.com/extbuilder/extbuilder/internal/check"
-	"github.com/extbuilder/extbuilder/internal/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // Where packages keep indexes: Fabric's META-INF layout, and the metadata/
@@ -41,13 +40,8 @@ type Index struct {
 	Data   []byte
 }
 
-// Error names the package file at fault.
-type Error struct {
-	File    string
-	Problem string
-}
-
-func (e *Error) Error() string { return e.File + ": " + e.Problem }
+// Error names the package file at fault (File, with no Field).
+type Error = msg.Error
 
 // Collect finds and validates the index definitions under sourceDir,
 // selected as the peer selects them (see indexDest). Files under statedb/
@@ -63,7 +57,7 @@ func Collect(sourceDir string, warn func(format string, a ...any)) ([]Index, err
 		err := filepath.WalkDir(filepath.Join(sourceDir, root), func(p string, e fs.DirEntry, err error) error {
 			rel := relative(sourceDir, p)
 			if err != nil {
-				return &Error{File: rel, Problem: "cannot read: " + fsmsg.Reason(err).Error()}
+				return &Error{File: rel, Problem: "cannot read: " + msg.Reason(err).Error()}
 			}
 			below := strings.TrimPrefix(rel, root+"/")
 			dest, isIndex := indexDest(below)
@@ -140,11 +134,11 @@ func collectionName(name string) bool {
 func checkDeployable(rel, below string, isIndex bool) error {
 	parts := strings.Split(below, "/")
 	if isIndex && parts[1] == "collections" && !collectionName(parts[2]) {
-		return &Error{File: rel, Problem: fmt.Sprintf("expected a collection name of letters, digits, '_' and '-', found %s; the peer would create no index for it", check.Quote(parts[2]))}
+		return &Error{File: rel, Problem: fmt.Sprintf("expected a collection name of letters, digits, '_' and '-', found %s; the peer would create no index for it", msg.Quote(parts[2]))}
 	}
 	if parts[0] != "couchdb" && strings.HasPrefix(parts[0], "couchdb") {
 		if _, deployed := indexDest("couchdb/" + strings.Join(parts[1:], "/")); deployed {
-			return &Error{File: rel, Problem: fmt.Sprintf("expected index definitions in statedb/couchdb/, found them in the folder %s, which the peer would deploy as well because it matches the name by prefix; hint: move them to statedb/couchdb/ or remove them", check.Quote(parts[0]))}
+			return &Error{File: rel, Problem: fmt.Sprintf("expected index definitions in statedb/couchdb/, found them in the folder %s, which the peer would deploy as well because it matches the name by prefix; hint: move them to statedb/couchdb/ or remove them", msg.Quote(parts[0]))}
 		}
 	}
 	return nil
@@ -173,18 +167,18 @@ func checkType(rel string, e fs.DirEntry, isIndex bool) error {
 func readIndex(p, rel string) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, &Error{File: rel, Problem: "cannot read: " + fsmsg.Reason(err).Error()}
+		return nil, &Error{File: rel, Problem: "cannot read: " + msg.Reason(err).Error()}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxIndexSize+1))
 	switch {
 	case err != nil:
-		return nil, &Error{File: rel, Problem: "cannot read: " + fsmsg.Reason(err).Error()}
+		return nil, &Error{File: rel, Problem: "cannot read: " + msg.Reason(err).Error()}
 	case len(data) > maxIndexSize:
 		return nil, &Error{File: rel, Problem: fmt.Sprintf("expected an index definition of at most %d bytes, found more", maxIndexSize)}
-	case check.InvalidUTF8At(data) >= 0:
+	case msg.InvalidUTF8At(data) >= 0:
 		// gjson takes any bytes inside strings; CouchDB refuses the index.
-		return nil, &Error{File: rel, Problem: fmt.Sprintf("expected UTF-8 JSON, found invalid UTF-8 at byte %d", check.InvalidUTF8At(data))}
+		return nil, &Error{File: rel, Problem: fmt.Sprintf("expected UTF-8 JSON, found invalid UTF-8 at byte %d", msg.InvalidUTF8At(data))}
 	case !gjson.ValidBytes(data):
 		return nil, &Error{File: rel, Problem: "expected a JSON index definition, found malformed JSON"}
 	}
@@ -209,7 +203,7 @@ func checkFields(fields gjson.Result) string {
 		switch {
 		case entry.Type == gjson.String:
 		case !entry.IsObject():
-			problem = fmt.Sprintf("index.fields[%d]: %s, found %s", i, want, jsonKind(entry))
+			problem = fmt.Sprintf("index.fields[%d]: %s, found %s", i, want, msg.JSONKind(entry.Raw))
 		default:
 			keys := 0
 			var order gjson.Result
@@ -218,9 +212,9 @@ func checkFields(fields gjson.Result) string {
 			case keys != 1:
 				problem = fmt.Sprintf("index.fields[%d]: %s, found an object with %d keys", i, want, keys)
 			case order.Type != gjson.String:
-				problem = fmt.Sprintf("index.fields[%d]: %s, found %s as the sort order", i, want, jsonKind(order))
+				problem = fmt.Sprintf("index.fields[%d]: %s, found %s as the sort order", i, want, msg.JSONKind(order.Raw))
 			case order.Str != "asc" && order.Str != "desc":
-				problem = fmt.Sprintf("index.fields[%d]: %s, found the sort order %s", i, want, check.Quote(order.Str))
+				problem = fmt.Sprintf("index.fields[%d]: %s, found the sort order %s", i, want, msg.Quote(order.Str))
 			}
 		}
 		i++
@@ -229,31 +223,15 @@ func checkFields(fields gjson.Result) string {
 	return problem
 }
 
-func jsonKind(v gjson.Result) string {
-	switch {
-	case v.IsArray():
-		return "an array"
-	case v.IsObject():
-		return "an object"
-	case v.Type == gjson.String:
-		return "a string"
-	case v.Type == gjson.Number:
-		return "a number"
-	case v.Type == gjson.True || v.Type == gjson.False:
-		return "a boolean"
-	}
-	return "null"
-}
-
 // Write stores the collected indexes under dir (a staging folder).
 func Write(indexes []Index, dir string) error {
 	for _, ix := range indexes {
 		p := filepath.Join(dir, BuildDir, filepath.FromSlash(ix.Dest))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("cannot create the index folder: %w", fsmsg.Reason(err))
+			return fmt.Errorf("cannot create the index folder: %w", msg.Reason(err))
 		}
 		if err := os.WriteFile(p, ix.Data, 0o644); err != nil {
-			return fmt.Errorf("cannot write %s: %w", path.Join(BuildDir, ix.Dest), fsmsg.Reason(err))
+			return fmt.Errorf("cannot write %s: %w", path.Join(BuildDir, ix.Dest), msg.Reason(err))
 		}
 	}
 	return nil
@@ -271,7 +249,7 @@ func Release(buildDir, releaseDir string) error {
 	err := copy.Copy(src, filepath.Join(releaseDir, ReleaseDir), copy.Options{
 		Skip: func(info os.FileInfo, p, _ string) (bool, error) {
 			if !info.IsDir() && !info.Mode().IsRegular() {
-				return false, &Error{File: "BUILD_OUTPUT_DIR/" + relative(buildDir, p), Problem: "expected a regular file or folder, found " + fsmsg.Kind(info.Mode())}
+				return false, &Error{File: "BUILD_OUTPUT_DIR/" + relative(buildDir, p), Problem: "expected a regular file or folder, found " + msg.FileKind(info.Mode())}
 			}
 			return false, nil
 		},
@@ -287,7 +265,7 @@ func Release(buildDir, releaseDir string) error {
 	case errors.As(err, &pe) && within(buildDir, pe.Path):
 		return &Error{File: "BUILD_OUTPUT_DIR/" + relative(buildDir, pe.Path), Problem: "cannot read: " + pe.Err.Error()}
 	}
-	return &Error{File: "RELEASE_OUTPUT_DIR", Problem: "cannot copy the indexes: " + fsmsg.Reason(err).Error()}
+	return &Error{File: "RELEASE_OUTPUT_DIR", Problem: "cannot copy the indexes: " + msg.Reason(err).Error()}
 }
 
 // within reports whether p is dir or below it.

@@ -10,7 +10,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/extbuilder/extbuilder/internal/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // target is what an ELF header says about the machine a file runs on.
@@ -69,7 +69,7 @@ func checkTarget(name string, r io.ReaderAt, goos, goarch string) error {
 	var head [64]byte
 	n, err := r.ReadAt(head[:], 0)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return &Error{File: name, Problem: "cannot be read: " + fsmsg.Reason(err).Error(), Err: err}
+		return &Error{File: name, Problem: "cannot be read: " + msg.Reason(err).Error(), Err: err}
 	}
 	h := head[:n]
 	switch {

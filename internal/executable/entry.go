@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/extbuilder/extbuilder/internal/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // Entry finds what run starts in buildDir (BUILD_OUTPUT_DIR): the entry
@@ -32,7 +32,7 @@ func Entry(buildDir string) (exe, dir, name string, err error) {
 		}
 		return "", "", "", &Error{File: EntryFile, Problem: "no such file in BUILD_OUTPUT_DIR", Hint: hint, Err: err}
 	case err != nil:
-		return "", "", "", &Error{File: EntryFile, Problem: "cannot be read: " + fsmsg.Reason(err).Error(), Hint: hint}
+		return "", "", "", &Error{File: EntryFile, Problem: "cannot be read: " + msg.Reason(err).Error(), Hint: hint}
 	default:
 		line, ok := strings.CutSuffix(string(data), "\n")
 		if !ok || strings.Contains(line, "\n") || CheckPath(line) != nil {
@@ -80,7 +80,7 @@ func readSmall(p string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("expected a regular file, found %s", fsmsg.Kind(info.Mode()))
+		return nil, fmt.Errorf("expected a regular file, found %s", msg.FileKind(info.Mode()))
 	}
 	f, err := os.Open(p)
 	if err != nil {

@@ -14,13 +14,12 @@ import (
 	"syscall"
 	"unicode"
 
-	"github.com/extbuilder/extbuilder/internal/check"
-	"github.com/extbuilder/extbuilder/internal/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // Error is a problem with the executable or with the path naming it. It
 // never quotes file contents.
-type Error = check.Error
+type Error = msg.Error
 
 // CheckEntry checks the entry point of the binary package in sourceDir:
 // relPath is metadata.json's "path" (the caller passes "chaincode" when it
@@ -35,7 +34,7 @@ func CheckEntry(sourceDir, relPath string) (string, error) {
 	name := filepath.ToSlash(filepath.Clean(relPath))
 	root, err := os.OpenRoot(sourceDir)
 	if err != nil {
-		return "", fmt.Errorf("opening the package folder: %w", fsmsg.Reason(err))
+		return "", fmt.Errorf("opening the package folder: %w", msg.Reason(err))
 	}
 	defer root.Close()
 	src, err := openRegular(root, name)
@@ -62,11 +61,11 @@ func CheckPath(relPath string) error {
 	problem := ""
 	switch {
 	case len(relPath) > maxPath:
-		problem = fmt.Sprintf("expected a path of at most %d bytes, found %s", maxPath, check.Quote(relPath))
+		problem = fmt.Sprintf("expected a path of at most %d bytes, found %s", maxPath, msg.Quote(relPath))
 	case strings.IndexFunc(relPath, unicode.IsControl) >= 0:
-		problem = "expected a path without control characters, found " + check.Quote(relPath)
+		problem = "expected a path without control characters, found " + msg.Quote(relPath)
 	case !filepath.IsLocal(relPath):
-		problem = "expected a path inside the package, found " + check.Quote(relPath)
+		problem = "expected a path inside the package, found " + msg.Quote(relPath)
 	default:
 		return nil
 	}
@@ -83,7 +82,7 @@ func openRegular(root *os.Root, name string) (*os.File, error) {
 		return nil, notFound(name, err)
 	}
 	if !info.Mode().IsRegular() {
-		return nil, &Error{File: name, Problem: "expected a regular file, found " + fsmsg.Kind(info.Mode()),
+		return nil, &Error{File: name, Problem: "expected a regular file, found " + msg.FileKind(info.Mode()),
 			Hint: `metadata.json "path" must name the executable itself`}
 	}
 	// O_NONBLOCK: should the file be swapped for a FIFO after the check,
@@ -109,5 +108,5 @@ func notFound(name string, err error) error {
 	if errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "path escapes from parent" {
 		return &Error{File: name, Problem: "resolves to a location outside the package", Err: err}
 	}
-	return &Error{File: name, Problem: "cannot be read: " + fsmsg.Reason(err).Error(), Err: err}
+	return &Error{File: name, Problem: "cannot be read: " + msg.Reason(err).Error(), Err: err}
 }

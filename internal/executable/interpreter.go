@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/extbuilder/extbuilder/internal/check"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // ErrNoInterpreter marks the error of a script whose interpreter is not
@@ -44,10 +44,10 @@ func CheckInterpreter(name string, r io.ReaderAt) error {
 	case interp == "":
 		return &Error{File: name, Problem: "starts with #! but names no interpreter", Hint: "e.g. #!/bin/sh"}
 	case !filepath.IsAbs(interp):
-		return &Error{File: name, Problem: "expected an absolute interpreter path after #!, found " + check.Quote(interp),
+		return &Error{File: name, Problem: "expected an absolute interpreter path after #!, found " + msg.Quote(interp),
 			Hint: "name it in full (#!/bin/sh), or through #!/usr/bin/env NAME"}
 	case !isExecutable(interp):
-		return &Error{File: name, Problem: fmt.Sprintf("starts with #!%s, which is not installed on this peer", check.Shorten(interp, 100)), Hint: hint, Err: ErrNoInterpreter}
+		return &Error{File: name, Problem: fmt.Sprintf("starts with #!%s, which is not installed on this peer", msg.Shorten(interp, 100)), Hint: hint, Err: ErrNoInterpreter}
 	case filepath.Base(interp) != "env" || arg == "":
 		return nil
 	}
@@ -57,7 +57,7 @@ func CheckInterpreter(name string, r io.ReaderAt) error {
 		return nil // env runs something we cannot predict; leave it to the launch
 	case filepath.IsAbs(prog):
 		if !isExecutable(prog) {
-			return &Error{File: name, Problem: fmt.Sprintf("starts with #!%s, and %s is not installed on this peer", check.Shorten(text, 100), check.Shorten(prog, 100)), Hint: hint, Err: ErrNoInterpreter}
+			return &Error{File: name, Problem: fmt.Sprintf("starts with #!%s, and %s is not installed on this peer", msg.Shorten(text, 100), msg.Shorten(prog, 100)), Hint: hint, Err: ErrNoInterpreter}
 		}
 		return nil
 	}
@@ -68,7 +68,7 @@ func CheckInterpreter(name string, r io.ReaderAt) error {
 		}
 	}
 	return &Error{File: name,
-		Problem: fmt.Sprintf("starts with #!%s, but %s is not installed on this peer (not in PATH=%s)", check.Shorten(text, 100), check.Shorten(prog, 100), check.Shorten(pathEnv, 200)),
+		Problem: fmt.Sprintf("starts with #!%s, but %s is not installed on this peer (not in PATH=%s)", msg.Shorten(text, 100), msg.Shorten(prog, 100), msg.Shorten(pathEnv, 200)),
 		Hint:    hint, Err: ErrNoInterpreter}
 }
 

@@ -16,8 +16,7 @@ import (
 	"syscall"
 	"unicode"
 
-	"github.com/extbuilder/extbuilder/internal/check"
-	"github.com/extbuilder/extbuilder/internal/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // A binary package's build in BUILD_OUTPUT_DIR: the package's whole source
@@ -124,7 +123,7 @@ type item struct {
 func (w *walker) run(dir string) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return fmt.Errorf("opening the package folder: %w", fsmsg.Reason(err))
+		return fmt.Errorf("opening the package folder: %w", msg.Reason(err))
 	}
 	defer root.Close()
 	items, err := w.scan(root, "")
@@ -214,7 +213,7 @@ func refuseKind(name string, t fs.FileMode) error {
 	if t&fs.ModeSymlink != 0 {
 		hint = "pack the file itself, not a link to it (tar --dereference)"
 	}
-	return &Error{File: show(name), Problem: "expected a regular file or folder, found " + fsmsg.Kind(t), Hint: hint}
+	return &Error{File: show(name), Problem: "expected a regular file or folder, found " + msg.FileKind(t), Hint: hint}
 }
 
 func (w *walker) copy(root *os.Root, items []item) error {
@@ -303,7 +302,7 @@ func (w *walker) file(root *os.Root, it item) error {
 		out.Close()
 		var pe *fs.PathError
 		if errors.As(err, &pe) && pe.Path == f.Name() || errors.Is(err, io.EOF) {
-			return &Error{File: show(name), Problem: "cannot be read: " + fsmsg.Reason(err).Error(), Err: err}
+			return &Error{File: show(name), Problem: "cannot be read: " + msg.Reason(err).Error(), Err: err}
 		}
 		return cannotWrite(shown, err)
 	}
@@ -346,7 +345,7 @@ func foreignELF(h []byte) (string, bool) {
 // it holds something that would break the line.
 func show(name string) string {
 	if strings.IndexFunc(name, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar }) >= 0 || len(name) > 200 {
-		return check.Quote(name)
+		return msg.Quote(name)
 	}
 	return name
 }
@@ -355,11 +354,11 @@ func unreadable(name string, err error) error {
 	if name == "" {
 		name = "."
 	}
-	return &Error{File: show(name), Problem: "cannot be read: " + fsmsg.Reason(err).Error(), Err: err}
+	return &Error{File: show(name), Problem: "cannot be read: " + msg.Reason(err).Error(), Err: err}
 }
 
 func cannotWrite(name string, err error) error {
-	return &Error{File: "BUILD_OUTPUT_DIR", Problem: "cannot write " + name + ": " + fsmsg.Reason(err).Error(), Err: err}
+	return &Error{File: "BUILD_OUTPUT_DIR", Problem: "cannot write " + name + ": " + msg.Reason(err).Error(), Err: err}
 }
 
 // byteSize shows a limit for people.

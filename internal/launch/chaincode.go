@@ -5,7 +5,6 @@
 package launch
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/extbuilder/extbuilder/internal/check"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // ChaincodeFile is the name of the file the peer writes into RUN_METADATA_DIR.
@@ -27,7 +27,7 @@ const MaxChaincodeFileSize = 1 << 20
 
 // Error is a problem with one field of chaincode.json (or the file as a
 // whole, or the executable).
-type Error = check.Error
+type Error = msg.Error
 
 // Chaincode is what the peer tells run about one launch.
 type Chaincode struct {
@@ -79,11 +79,7 @@ func ReadChaincode(dir string) (*Chaincode, []string, error) {
 }
 
 func fileError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	return &Error{File: ChaincodeFile, Problem: "cannot be read: " + err.Error(),
+	return &Error{File: ChaincodeFile, Problem: "cannot be read: " + msg.Reason(err).Error(),
 		Hint: "run is called by the peer as: run BUILD_OUTPUT_DIR RUN_METADATA_DIR"}
 }
 
@@ -94,7 +90,7 @@ func ParseChaincode(data []byte) (*Chaincode, []string, error) {
 	}
 	// encoding/json turns invalid UTF-8 into U+FFFD without a word; a
 	// chaincode_id read that way names a chaincode the peer never installed.
-	if at := check.InvalidUTF8At(data); at >= 0 {
+	if at := msg.InvalidUTF8At(data); at >= 0 {
 		return nil, nil, fail("", "", "expected UTF-8 JSON, found invalid UTF-8 at byte %d", at)
 	}
 	var raw map[string]json.RawMessage
@@ -122,8 +118,8 @@ func ParseChaincode(data []byte) (*Chaincode, []string, error) {
 		}
 		var s string
 		// Unmarshal takes null for a string; the peer never writes one.
-		if err := json.Unmarshal(v, &s); err != nil || jsonKind(v) != "a string" {
-			return nil, nil, fail(name, "", "expected a JSON string, found %s", jsonKind(v))
+		if err := json.Unmarshal(v, &s); err != nil || msg.JSONKind(v) != "a string" {
+			return nil, nil, fail(name, "", "expected a JSON string, found %s", msg.JSONKind(v))
 		}
 		values[name] = s
 	}
@@ -137,7 +133,7 @@ func ParseChaincode(data []byte) (*Chaincode, []string, error) {
 	sort.Strings(unknown)
 	for _, name := range unknown {
 		warnings = append(warnings, fmt.Sprintf("%s: field %s is not known to this version of run and is ignored (known: %s)",
-			ChaincodeFile, check.Quote(name), strings.Join(fields, ", ")))
+			ChaincodeFile, msg.Quote(name), strings.Join(fields, ", ")))
 	}
 
 	c := &Chaincode{
@@ -180,28 +176,6 @@ func missingOrEmpty(raw map[string]json.RawMessage, name string) string {
 		return "empty"
 	}
 	return "missing"
-}
-
-// jsonKind names the JSON type of a raw value.
-func jsonKind(v json.RawMessage) string {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return "nothing"
-	}
-	switch v[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	case '"':
-		return "a string"
-	default:
-		return "a number"
-	}
 }
 
 // checkTLS checks the three PEM fields: all empty (peer TLS off) or all

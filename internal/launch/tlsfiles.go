@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/extbuilder/extbuilder/internal/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // Names of the files run writes into RUN_METADATA_DIR, which the peer
@@ -61,7 +61,7 @@ func WriteTLSFiles(dir string, c *Chaincode) (*TLSFiles, error) {
 	for _, file := range contents {
 		if err := writeSecret(file.path, file.data); err != nil {
 			f.Remove()
-			return nil, fmt.Errorf("RUN_METADATA_DIR: cannot write %s: %w", filepath.Base(file.path), fsmsg.Reason(err))
+			return nil, fmt.Errorf("RUN_METADATA_DIR: cannot write %s: %w", filepath.Base(file.path), msg.Reason(err))
 		}
 	}
 	return f, nil

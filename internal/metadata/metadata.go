@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // File is the name of the metadata file in METADATA_DIR and in the package.
@@ -55,17 +57,11 @@ func (m Metadata) Mode() Mode {
 	return types[strings.ToLower(m.Type)]
 }
 
-// Error is a problem with metadata.json.
-type Error struct {
-	Field   string
-	Problem string
-}
+// Error is a problem with metadata.json: a *msg.Error naming File.
+type Error = msg.Error
 
-func (e *Error) Error() string {
-	if e.Field == "" {
-		return File + ": " + e.Problem
-	}
-	return File + ": " + e.Field + ": " + e.Problem
+func fail(field, problem string) error {
+	return &Error{File: File, Field: field, Problem: problem}
 }
 
 // Read reads dir/metadata.json.
@@ -73,17 +69,17 @@ func Read(dir string) (Metadata, error) {
 	f, err := open(filepath.Join(dir, File))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return Metadata{}, &Error{Problem: "file not found in the metadata folder"}
+			return Metadata{}, fail("", "file not found in the metadata folder")
 		}
-		return Metadata{}, &Error{Problem: "cannot open: " + withoutPath(err)}
+		return Metadata{}, fail("", "cannot open: "+msg.Reason(err).Error())
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
 	if err != nil {
-		return Metadata{}, &Error{Problem: "cannot read: " + withoutPath(err)}
+		return Metadata{}, fail("", "cannot read: "+msg.Reason(err).Error())
 	}
 	if len(data) > maxSize {
-		return Metadata{}, &Error{Problem: fmt.Sprintf("expected at most %d bytes, found more", maxSize)}
+		return Metadata{}, fail("", fmt.Sprintf("expected at most %d bytes, found more", maxSize))
 	}
 	return Parse(data)
 }
@@ -100,16 +96,6 @@ func open(path string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-// withoutPath is err's text without the path a PathError repeats: the
-// message already names metadata.json.
-func withoutPath(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
-
 // Parse decodes metadata.json as the peer does (persistence.
 // ChaincodePackageParser, with encoding/json): field names match ignoring
 // case, null is absent, other fields are ignored. Only type is required
@@ -117,14 +103,14 @@ func withoutPath(err error) string {
 // given twice is refused: the peer would take the last, gjson the first.
 func Parse(data []byte) (Metadata, error) {
 	if !utf8.Valid(data) {
-		return Metadata{}, &Error{Problem: "expected UTF-8 JSON, found invalid UTF-8"}
+		return Metadata{}, fail("", "expected UTF-8 JSON, found invalid UTF-8")
 	}
 	if !gjson.ValidBytes(data) {
-		return Metadata{}, &Error{Problem: "expected JSON, found malformed JSON"}
+		return Metadata{}, fail("", "expected JSON, found malformed JSON")
 	}
 	doc := gjson.ParseBytes(data)
 	if !doc.IsObject() {
-		return Metadata{}, &Error{Problem: "expected a JSON object, found " + kind(doc)}
+		return Metadata{}, fail("", "expected a JSON object, found "+msg.JSONKind(doc.Raw))
 	}
 	var m Metadata
 	var err error
@@ -138,12 +124,12 @@ func Parse(data []byte) (Metadata, error) {
 		}
 		name := fieldNames[i]
 		if written[i] != "" {
-			err = &Error{Field: name, Problem: fmt.Sprintf("given twice, as %s and %s: the peer would silently use the last one", Quote(written[i]), Quote(k.Str))}
+			err = fail(name, fmt.Sprintf("given twice, as %s and %s: the peer would silently use the last one", msg.Quote(written[i]), msg.Quote(k.Str)))
 			return false
 		}
 		written[i] = k.Str
 		if k.Str != name {
-			respelt = append(respelt, Quote(k.Str)+" as "+name)
+			respelt = append(respelt, msg.Quote(k.Str)+" as "+name)
 		}
 		switch v.Type {
 		case gjson.Null: // absent, as the peer reads it
@@ -151,7 +137,7 @@ func Parse(data []byte) (Metadata, error) {
 		case gjson.String:
 			*[]*string{&m.Type, &m.Label, &m.Path}[i] = v.Str
 		default:
-			err = &Error{Field: name, Problem: "expected a string, found " + kind(v)}
+			err = fail(name, "expected a string, found "+msg.JSONKind(v.Raw))
 			return false
 		}
 		return true
@@ -160,9 +146,9 @@ func Parse(data []byte) (Metadata, error) {
 	case err != nil:
 		return Metadata{}, err
 	case written[0] == "":
-		return Metadata{}, &Error{Field: "type", Problem: "required field is missing"}
+		return Metadata{}, fail("type", "required field is missing")
 	case nullType:
-		return Metadata{}, &Error{Field: "type", Problem: "expected a string, found null, which the peer reads as no type"}
+		return Metadata{}, fail("type", "expected a string, found null, which the peer reads as no type")
 	}
 	if respelt != nil {
 		m.Respelt = strings.Join(respelt, ", ")
@@ -198,37 +184,17 @@ func (m Metadata) Warning() string {
 	return File + ": field names read ignoring case, as the peer reads them: " + m.Respelt
 }
 
-func kind(v gjson.Result) string {
-	switch {
-	case v.IsObject():
-		return "an object"
-	case v.IsArray():
-		return "an array"
-	}
-	switch v.Type {
-	case gjson.String:
-		return "a string"
-	case gjson.Number:
-		return "a number"
-	case gjson.True, gjson.False:
-		return "a boolean"
-	case gjson.Null:
-		return "null"
-	}
-	return "nothing"
-}
-
 // CheckLabel applies the peer's label rule, ^[[:alnum:]][[:alnum:]_.+-]*$,
 // by hand: detect's start-up should not pay for compiling a regexp.
 func CheckLabel(label string) error {
 	for i, c := range []byte(label) {
 		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 		if !alnum && (i == 0 || !strings.ContainsRune("_.+-", rune(c))) {
-			return &Error{Field: "label", Problem: "expected ASCII letters, digits and _.+- starting with a letter or digit, found " + Quote(label)}
+			return fail("label", "expected ASCII letters, digits and _.+- starting with a letter or digit, found "+msg.Quote(label))
 		}
 	}
 	if label == "" {
-		return &Error{Field: "label", Problem: "expected a label, found an empty string"}
+		return fail("label", "expected a label, found an empty string")
 	}
 	return nil
 }
@@ -246,25 +212,7 @@ func Claim(dir string) (Metadata, error) {
 // claim is Claim's decision on a parsed metadata.json.
 func claim(m Metadata) error {
 	if m.Mode() == Unhandled {
-		return &Error{Field: "type", Problem: fmt.Sprintf("%s is not handled by extbuilder (handled: %s)", Quote(m.Type), HandledTypes)}
+		return fail("type", fmt.Sprintf("%s is not handled by extbuilder (handled: %s)", msg.Quote(m.Type), HandledTypes))
 	}
 	return nil
-}
-
-// quoteLimit bounds how much of a value a message quotes: the peer logs
-// each stderr line and stops reading at 64 KiB, and a package may carry a
-// type or label of any length.
-const quoteLimit = 64
-
-// Quote quotes s for a message, shortened to its first quoteLimit bytes
-// (on a character boundary) when longer.
-func Quote(s string) string {
-	if len(s) <= quoteLimit {
-		return fmt.Sprintf("%q", s)
-	}
-	cut := quoteLimit
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%q... (%d bytes)", s[:cut], len(s))
 }

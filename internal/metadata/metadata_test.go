@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/extbuilder/extbuilder/internal/testpki"
 )
 
 func TestParseModes(t *testing.T) {
@@ -123,10 +126,24 @@ func TestLongValuesAreShortenedInMessages(t *testing.T) {
 	for _, err := range []error{claim(m), CheckLabel(m.Label)} {
 		require.Error(t, err)
 		assert.LessOrEqual(t, len(err.Error()), maxMessage, err.Error()[:100])
-		assert.Contains(t, err.Error(), "... (20000 bytes)")
+		assert.Contains(t, err.Error(), `..." (20000 bytes)`)
 	}
-	assert.Equal(t, `"héllo"`, Quote("héllo"))
-	assert.Equal(t, `"`+strings.Repeat("a", 63)+`"... (100 bytes)`, Quote(strings.Repeat("a", 63)+strings.Repeat("é", 18)+"a"))
+}
+
+// A type or label holding a key is never quoted: detect, build and lint
+// all word it through msg.Quote.
+func TestKeyMaterialIsNotQuoted(t *testing.T) {
+	key := testpki.NewCA("ca").Client("c").KeyPEM
+	js, err := json.Marshal(map[string]string{"type": "ccaas" + key, "label": key})
+	require.NoError(t, err)
+	m, err := Parse(js)
+	require.NoError(t, err)
+	for _, err := range []error{claim(m), CheckLabel(m.Label)} {
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), "BEGIN")
+		assert.NotContains(t, err.Error(), "PRIVATE")
+		assert.Contains(t, err.Error(), "PEM text (")
+	}
 }
 
 // A metadata.json that cannot be read is named once, without the path.

@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/extbuilder/extbuilder/internal/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // Dir is a staging folder for one output folder.
@@ -21,7 +21,7 @@ type Dir struct {
 func New(final string) (*Dir, error) {
 	tmp, err := os.MkdirTemp(final, ".extbuilder-stage-")
 	if err != nil {
-		return nil, fmt.Errorf("cannot write to the output folder: %w", fsmsg.Reason(err))
+		return nil, fmt.Errorf("cannot write to the output folder: %w", msg.Reason(err))
 	}
 	return &Dir{final: final, tmp: tmp}, nil
 }
@@ -33,18 +33,18 @@ func (d *Dir) Path(rel string) string { return filepath.Join(d.tmp, rel) }
 func (d *Dir) WriteFile(rel string, data []byte, mode os.FileMode) error {
 	p := d.Path(rel)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("cannot create the folder for %s: %w", rel, fsmsg.Reason(err))
+		return fmt.Errorf("cannot create the folder for %s: %w", rel, msg.Reason(err))
 	}
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
-		return fmt.Errorf("cannot create %s: %w", rel, fsmsg.Reason(err))
+		return fmt.Errorf("cannot create %s: %w", rel, msg.Reason(err))
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("cannot write %s: %w", rel, fsmsg.Reason(err))
+		return fmt.Errorf("cannot write %s: %w", rel, msg.Reason(err))
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", rel, fsmsg.Reason(err))
+		return fmt.Errorf("cannot write %s: %w", rel, msg.Reason(err))
 	}
 	return nil
 }
@@ -55,7 +55,7 @@ func (d *Dir) WriteFile(rel string, data []byte, mode os.FileMode) error {
 func (d *Dir) Commit(last ...string) error {
 	entries, err := os.ReadDir(d.tmp)
 	if err != nil {
-		return fmt.Errorf("cannot read the staging folder: %w", fsmsg.Reason(err))
+		return fmt.Errorf("cannot read the staging folder: %w", msg.Reason(err))
 	}
 	isLast := map[string]bool{}
 	for _, n := range last {
@@ -78,7 +78,7 @@ func (d *Dir) Commit(last ...string) error {
 			return fmt.Errorf("output folder already holds %s", n)
 		}
 		if err := os.Rename(d.Path(n), dst); err != nil {
-			return fmt.Errorf("cannot move %s into the output folder: %w", n, fsmsg.Reason(err))
+			return fmt.Errorf("cannot move %s into the output folder: %w", n, msg.Reason(err))
 		}
 	}
 	return os.Remove(d.tmp)

@@ -16,8 +16,8 @@ import (
 
 	"github.com/extbuilder/extbuilder/internal/couchdb"
 	"github.com/extbuilder/extbuilder/internal/executable"
-	"github.com/extbuilder/extbuilder/internal/fsmsg"
 	"github.com/extbuilder/extbuilder/internal/metadata"
+	"github.com/extbuilder/extbuilder/internal/msg"
 	"github.com/extbuilder/extbuilder/pkg/connection"
 )
 
@@ -123,7 +123,7 @@ func Lint(file string, opts LintOptions) (*Report, error) {
 		return l.report, nil
 	}
 	if _, err := io.Copy(h, f); err != nil {
-		return nil, fmt.Errorf("%s: cannot read: %v", file, fsmsg.Reason(err))
+		return nil, fmt.Errorf("%s: cannot read: %v", file, msg.Reason(err))
 	}
 	if l.labelOK && !refused {
 		l.report.ID = idFromSum(md.Label, h.Sum(nil))
@@ -182,41 +182,41 @@ func (l *linter) unpackCode(r io.Reader) {
 			return
 		}
 		if !validPath(h.Name) {
-			l.errorf("%s: %q: absolute or escaping path: the peer fails the install (\"tar contains the absolute or escaping path\"); hint: pack paths relative to the chaincode folder", CodeFile, h.Name)
+			l.errorf("%s: %s: absolute or escaping path: the peer fails the install (\"tar contains the absolute or escaping path\"); hint: pack paths relative to the chaincode folder", CodeFile, msg.Quote(h.Name))
 			continue
 		}
 		rel := path.Clean(h.Name)
 		switch h.Typeflag {
 		case tar.TypeDir:
 			if err := mkdirAll(l.root, rel); err != nil {
-				l.errorf("%s: %s: cannot be a folder: %v; the peer fails the install too", CodeFile, h.Name, err)
+				l.errorf("%s: %s: cannot be a folder: %v; the peer fails the install too", CodeFile, msg.Name(h.Name), err)
 			}
 		case tar.TypeReg:
 			if rel == "." {
-				l.errorf("%s: %q: a file entry without a name: the peer fails the install", CodeFile, h.Name)
+				l.errorf("%s: %s: a file entry without a name: the peer fails the install", CodeFile, msg.Quote(h.Name))
 				continue
 			}
 			if files[rel] {
-				l.errorf("%s: %s appears twice: the peer writes the second copy over the first without truncating it, which can leave a corrupt file; hint: pack it once", CodeFile, rel)
+				l.errorf("%s: %s appears twice: the peer writes the second copy over the first without truncating it, which can leave a corrupt file; hint: pack it once", CodeFile, msg.Name(rel))
 				continue
 			}
 			files[rel] = true
 			if h.Mode&0o400 == 0 {
-				l.warnf("%s: %s: mode %04o: the peer creates the file with this mode, and the builder, running as the peer's user, cannot read it; hint: pack it 0644 (0755 for an executable)", CodeFile, rel, h.Mode&0o7777)
+				l.warnf("%s: %s: mode %04o: the peer creates the file with this mode, and the builder, running as the peer's user, cannot read it; hint: pack it 0644 (0755 for an executable)", CodeFile, msg.Name(rel), h.Mode&0o7777)
 			}
 			if err := l.writeFile(rel, tr); err != nil {
 				if lr.hit {
 					l.unpackFailed(lr, n, err)
 					return
 				}
-				l.errorf("%s: %s: cannot be unpacked: %v; the peer fails the install too", CodeFile, rel, err)
+				l.errorf("%s: %s: cannot be unpacked: %v; the peer fails the install too", CodeFile, msg.Name(rel), err)
 			}
 		default:
 			hint := ""
 			if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
 				hint = "; hint: pack the file itself (tar --dereference)"
 			}
-			l.errorf("%s: %s is %s: the peer accepts only regular files and folders and fails the install (\"invalid file type\")%s", CodeFile, h.Name, entryKind(h.Typeflag), hint)
+			l.errorf("%s: %s is %s: the peer accepts only regular files and folders and fails the install (\"invalid file type\")%s", CodeFile, msg.Name(h.Name), entryKind(h.Typeflag), hint)
 		}
 	}
 }
@@ -235,7 +235,7 @@ func (l *linter) writeFile(rel string, r io.Reader) error {
 	}
 	f, err := l.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fsmsg.Reason(err)
+		return msg.Reason(err)
 	}
 	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
@@ -258,10 +258,10 @@ func mkdirAll(root *os.Root, rel string) error {
 		if st, serr := root.Lstat(rel); serr == nil && st.IsDir() {
 			return nil
 		}
-		return fmt.Errorf("%s is a file", rel)
+		return fmt.Errorf("%s is a file", msg.Name(rel))
 	}
 	if err != nil {
-		return fsmsg.Reason(err)
+		return msg.Reason(err)
 	}
 	return nil
 }
@@ -287,7 +287,7 @@ func (l *linter) checkMetadata(out *outerArchive) (md metadata.Metadata, ok bool
 		l.labelOK = true
 	}
 	if md.Mode() == metadata.Unhandled {
-		l.errorf("%s: type: %q is not handled by extbuilder (handled: %s): its detect would leave the package to another builder", MetadataFile, md.Type, metadata.HandledTypes)
+		l.errorf("%s: type: %s is not handled by extbuilder (handled: %s): its detect would leave the package to another builder", MetadataFile, msg.Quote(md.Type), metadata.HandledTypes)
 	}
 	return md, true
 }

@@ -15,8 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/extbuilder/extbuilder/internal/fsmsg"
 	"github.com/extbuilder/extbuilder/internal/metadata"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // outerEntry is one member of the outer archive.
@@ -68,7 +68,7 @@ func readOuter(r io.Reader, lim Limits, code func(io.Reader)) (*outerArchive, er
 		case h.Name == MetadataFile:
 			data, err := io.ReadAll(io.LimitReader(tr, maxMetadataBytes+1))
 			if err != nil {
-				return out, fmt.Errorf("%s: cannot read: %v", MetadataFile, err)
+				return out, msg.Errorf(MetadataFile, "", "", "cannot read: %v", err)
 			}
 			out.metadataTooLong = len(data) > maxMetadataBytes
 			out.metadata = data
@@ -123,18 +123,18 @@ func (o *outerArchive) check() []outerFinding {
 		known := clean == MetadataFile || clean == CodeFile
 		switch {
 		case e.typ == tar.TypeDir:
-			add(true, "holds the folder entry %q: expected only the two files metadata.json and code.tar.gz, and the peer refuses any entry that is not a regular file; hint: pack the files, not their folder: tar -czf PACKAGE.tgz metadata.json code.tar.gz", e.name)
+			add(true, "holds the folder entry %s: expected only the two files metadata.json and code.tar.gz, and the peer refuses any entry that is not a regular file; hint: pack the files, not their folder: tar -czf PACKAGE.tgz metadata.json code.tar.gz", msg.Quote(e.name))
 		case e.typ != tar.TypeReg:
-			add(true, "holds %q, %s: the peer refuses any entry that is not a regular file", e.name, entryKind(e.typ))
+			add(true, "holds %s, %s: the peer refuses any entry that is not a regular file", msg.Quote(e.name), entryKind(e.typ))
 		case e.name == MetadataFile || e.name == CodeFile:
 			seen[e.name]++
 			if seen[e.name] == 2 {
 				add(false, "holds %s more than once: the peer reads the last one; hint: pack it once", e.name)
 			}
 		case known:
-			add(true, "holds %q: expected the name %s, exactly: the peer looks for that name and does not find %s; hint: pack the files without a ./ prefix: tar -czf PACKAGE.tgz metadata.json code.tar.gz", e.name, clean, clean)
+			add(true, "holds %s: expected the name %s, exactly: the peer looks for that name and does not find %s; hint: pack the files without a ./ prefix: tar -czf PACKAGE.tgz metadata.json code.tar.gz", msg.Quote(e.name), clean, clean)
 		default:
-			add(false, "holds the extra file %q: expected exactly metadata.json and code.tar.gz; hint: leave it out (the peer ignores it with a warning)", e.name)
+			add(false, "holds the extra file %s: expected exactly metadata.json and code.tar.gz; hint: leave it out (the peer ignores it with a warning)", msg.Quote(e.name))
 		}
 	}
 	for _, name := range []string{MetadataFile, CodeFile} {
@@ -174,19 +174,19 @@ func openPackage(file string, lim Limits) (*os.File, io.Reader, hash.Hash, error
 	f, err := os.Open(file)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil, nil, fmt.Errorf("%s: file not found", file)
+			return nil, nil, nil, msg.Errorf(file, "", "", "file not found")
 		}
-		return nil, nil, nil, fmt.Errorf("%s: cannot open: %v", file, fsmsg.Reason(err))
+		return nil, nil, nil, msg.Errorf(file, "", "", "cannot open: %v", msg.Reason(err))
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("expected a package file, found %s", fsmsg.Kind(st.Mode()))
+		err = fmt.Errorf("expected a package file, found %s", msg.FileKind(st.Mode()))
 	} else if err == nil && st.Size() > lim.PackageBytes {
 		err = fmt.Errorf("expected at most %s, found %d bytes", byteSize(lim.PackageBytes), st.Size())
 	}
 	if err != nil {
 		f.Close()
-		return nil, nil, nil, fmt.Errorf("%s: %v", file, fsmsg.Reason(err))
+		return nil, nil, nil, msg.Errorf(file, "", "", "%v", msg.Reason(err))
 	}
 	h := sha256.New()
 	return f, io.TeeReader(f, h), h, nil
@@ -206,11 +206,11 @@ func FileID(file string) (id string, warnings []string, err error) {
 	name := filepath.Base(file)
 	out, err := readOuter(r, DefaultLimits, nil)
 	if err != nil {
-		return "", nil, fmt.Errorf("%s: %v", name, err)
+		return "", nil, msg.Errorf(name, "", "", "%v", err)
 	}
 	for _, fnd := range out.check() {
 		if fnd.peerRefuses {
-			return "", nil, fmt.Errorf("%s: %s", name, fnd.message)
+			return "", nil, msg.Errorf(name, "", "", "%s", fnd.message)
 		}
 		warnings = append(warnings, name+": "+fnd.message)
 	}
@@ -222,7 +222,7 @@ func FileID(file string) (id string, warnings []string, err error) {
 		return "", nil, err
 	}
 	if _, err := io.Copy(h, f); err != nil {
-		return "", nil, fmt.Errorf("%s: cannot read: %v", file, fsmsg.Reason(err))
+		return "", nil, msg.Errorf(file, "", "", "cannot read: %v", msg.Reason(err))
 	}
 	return idFromSum(md.Label, h.Sum(nil)), warnings, nil
 }

@@ -22,8 +22,8 @@ import (
 
 	"github.com/extbuilder/extbuilder/internal/couchdb"
 	"github.com/extbuilder/extbuilder/internal/executable"
-	"github.com/extbuilder/extbuilder/internal/fsmsg"
 	"github.com/extbuilder/extbuilder/internal/metadata"
+	"github.com/extbuilder/extbuilder/internal/msg"
 	"github.com/extbuilder/extbuilder/pkg/connection"
 )
 
@@ -99,7 +99,7 @@ func WriteFile(file string, spec Spec) (string, error) {
 	defer p.close()
 	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
 	if err != nil {
-		return "", fmt.Errorf("%s: cannot write: %v", file, fsmsg.Reason(err))
+		return "", msg.Errorf(file, "", "", "cannot write: %v", msg.Reason(err))
 	}
 	committed := false
 	defer func() {
@@ -110,7 +110,7 @@ func WriteFile(file string, spec Spec) (string, error) {
 	}()
 	id, err := p.write(tmp)
 	if err != nil {
-		return "", fmt.Errorf("%s: cannot write: %v", file, fsmsg.Reason(err))
+		return "", msg.Errorf(file, "", "", "cannot write: %v", msg.Reason(err))
 	}
 	mode := os.FileMode(0o644)
 	if p.private {
@@ -119,11 +119,11 @@ func WriteFile(file string, spec Spec) (string, error) {
 	// Chmod, not the umask, decides: the mode is part of what is reproducible.
 	for _, step := range []func() error{func() error { return tmp.Chmod(mode) }, tmp.Sync, tmp.Close} {
 		if err := step(); err != nil {
-			return "", fmt.Errorf("%s: cannot write: %v", file, fsmsg.Reason(err))
+			return "", msg.Errorf(file, "", "", "cannot write: %v", msg.Reason(err))
 		}
 	}
 	if err := os.Rename(tmp.Name(), file); err != nil {
-		return "", fmt.Errorf("%s: cannot write: %v", file, fsmsg.Reason(errors.Unwrap(err)))
+		return "", msg.Errorf(file, "", "", "cannot write: %v", msg.Reason(errors.Unwrap(err)))
 	}
 	committed = true
 	return id, nil
@@ -139,7 +139,7 @@ func prepare(spec Spec) (_ *prepared, err error) {
 	typ := strings.ToLower(spec.Type)
 	mode := metadata.Metadata{Type: typ}.Mode()
 	if mode == metadata.Unhandled {
-		return nil, &metadata.Error{Field: "type", Problem: fmt.Sprintf("expected one of %s, found %q", metadata.HandledTypes, spec.Type)}
+		return nil, &metadata.Error{File: metadata.File, Field: "type", Problem: fmt.Sprintf("expected one of %s, found %s", metadata.HandledTypes, msg.Quote(spec.Type))}
 	}
 	if err := metadata.CheckLabel(spec.Label); err != nil {
 		return nil, err
@@ -247,7 +247,7 @@ func connectionMembers(spec *Spec) ([]member, bool, error) {
 		}
 		if strings.Contains(ref.Str, "{{") {
 			return nil, false, &connection.Error{File: file, Field: field,
-				Problem: fmt.Sprintf("a template cannot name a file to pack, found %q", ref.Str),
+				Problem: "a template cannot name a file to pack, found " + msg.Quote(ref.Str),
 				Hint:    "name one file relative to connection.json's folder, or put the PEM text inline"}
 		}
 		rel := path.Clean(filepath.ToSlash(ref.Str))
@@ -276,24 +276,24 @@ func readRegular(file, root string, max int64) ([]byte, error) {
 	}
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: file not found", file)
+			return nil, msg.Errorf(file, "", "", "file not found")
 		}
-		return nil, fmt.Errorf("%s: cannot open: %v", file, fsmsg.Reason(err))
+		return nil, msg.Errorf(file, "", "", "cannot open: %v", msg.Reason(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot read: %v", file, fsmsg.Reason(err))
+		return nil, msg.Errorf(file, "", "", "cannot read: %v", msg.Reason(err))
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: expected a regular file, found %s", file, fsmsg.Kind(st.Mode()))
+		return nil, msg.Errorf(file, "", "", "expected a regular file, found %s", msg.FileKind(st.Mode()))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot read: %v", file, fsmsg.Reason(err))
+		return nil, msg.Errorf(file, "", "", "cannot read: %v", msg.Reason(err))
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: expected at most %s, found %d bytes", file, byteSize(max), st.Size())
+		return nil, msg.Errorf(file, "", "", "expected at most %s, found %d bytes", byteSize(max), st.Size())
 	}
 	return data, nil
 }
@@ -306,26 +306,26 @@ func executableMember(spec *Spec) (member, error) {
 	file := spec.Executable
 	name := filepath.Base(file)
 	if name == "." || name == ".." || name == string(filepath.Separator) {
-		return member{}, fmt.Errorf("%s: expected the path of an executable file", file)
+		return member{}, msg.Errorf(file, "", "", "expected the path of an executable file")
 	}
 	f, err := os.Open(file)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return member{}, fmt.Errorf("%s: file not found", file)
+			return member{}, msg.Errorf(file, "", "", "file not found")
 		}
-		return member{}, fmt.Errorf("%s: cannot open: %v", file, fsmsg.Reason(err))
+		return member{}, msg.Errorf(file, "", "", "cannot open: %v", msg.Reason(err))
 	}
 	st, err := f.Stat()
 	switch {
 	case err != nil:
 		f.Close()
-		return member{}, fmt.Errorf("%s: cannot read: %v", file, fsmsg.Reason(err))
+		return member{}, msg.Errorf(file, "", "", "cannot read: %v", msg.Reason(err))
 	case !st.Mode().IsRegular():
 		f.Close()
-		return member{}, fmt.Errorf("%s: expected a regular file, found %s", file, fsmsg.Kind(st.Mode()))
+		return member{}, msg.Errorf(file, "", "", "expected a regular file, found %s", msg.FileKind(st.Mode()))
 	case st.Size() > DefaultLimits.UnpackedBytes:
 		f.Close()
-		return member{}, fmt.Errorf("%s: expected at most %s, found %d bytes", file, byteSize(DefaultLimits.UnpackedBytes), st.Size())
+		return member{}, msg.Errorf(file, "", "", "expected at most %s, found %d bytes", byteSize(DefaultLimits.UnpackedBytes), st.Size())
 	}
 	if err := executable.Check(file, f); err != nil {
 		if !isELF(f) {
@@ -350,7 +350,7 @@ func treeMembers(spec *Spec) ([]member, string, error) {
 		if err == nil || errors.Is(err, os.ErrNotExist) {
 			return nil, "", fmt.Errorf("%s: expected the folder of the chaincode's program", dir)
 		}
-		return nil, "", fmt.Errorf("%s: cannot read: %v", dir, fsmsg.Reason(err))
+		return nil, "", fmt.Errorf("%s: cannot read: %v", dir, msg.Reason(err))
 	}
 	if spec.Entry == "" {
 		return nil, "", fmt.Errorf("%s: the entry point is required: the file, relative to the folder, that bin/run starts", dir)
@@ -418,22 +418,22 @@ func indexMembers(spec *Spec) ([]member, error) {
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("%s: folder not found", dir)
+		return nil, msg.Errorf(dir, "", "", "folder not found")
 	case err != nil:
-		return nil, fmt.Errorf("%s: cannot read: %v", dir, fsmsg.Reason(err))
+		return nil, msg.Errorf(dir, "", "", "cannot read: %v", msg.Reason(err))
 	case !st.IsDir():
-		return nil, fmt.Errorf("%s: expected a folder of CouchDB index definitions, found a file", dir)
+		return nil, msg.Errorf(dir, "", "", "expected a folder of CouchDB index definitions, found a file")
 	}
 	if !isDir(filepath.Join(dir, "indexes")) && !isDir(filepath.Join(dir, "collections")) {
 		hint := "it holds indexes/ and collections/<name>/indexes/"
 		if nested := filepath.Join(dir, filepath.FromSlash(IndexesDir)); isDir(nested) {
 			hint = "pass " + nested
 		}
-		return nil, fmt.Errorf("%s: expected a folder holding indexes/ or collections/ (like Fabric's META-INF/statedb/couchdb), found neither; hint: %s", dir, hint)
+		return nil, msg.Errorf(dir, "", hint, "expected a folder holding indexes/ or collections/ (like Fabric's META-INF/statedb/couchdb), found neither")
 	}
 	src, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot read: %v", dir, fsmsg.Reason(err))
+		return nil, msg.Errorf(dir, "", "", "cannot read: %v", msg.Reason(err))
 	}
 	shown := func(p string) string { // a path under src, as the operator names it
 		rel, err := filepath.Rel(src, p)
@@ -455,7 +455,7 @@ func indexMembers(spec *Spec) ([]member, error) {
 		Skip: func(info os.FileInfo, p, _ string) (bool, error) {
 			if !info.IsDir() && !info.Mode().IsRegular() {
 				return false, fmt.Errorf("%s: expected a regular file or folder, found %s; hint: a package can only carry regular files",
-					shown(p), fsmsg.Kind(info.Mode()))
+					shown(p), msg.FileKind(info.Mode()))
 			}
 			return false, nil
 		},
@@ -538,7 +538,7 @@ func withFolders(files []member) ([]member, error) {
 func copyFile(w io.Writer, p string, size int64) error {
 	f, err := os.Open(p)
 	if err != nil {
-		return fmt.Errorf("%s: cannot open: %v", p, fsmsg.Reason(err))
+		return fmt.Errorf("%s: cannot open: %v", p, msg.Reason(err))
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err != nil || st.Size() != size || !st.Mode().IsRegular() {

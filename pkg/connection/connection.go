@@ -15,8 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/extbuilder/extbuilder/internal/check"
-	"github.com/extbuilder/extbuilder/internal/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // ConfigVariable holds the JSON object that templates are executed against.
@@ -137,14 +136,14 @@ func (i *Info) Marshal() []byte {
 // Non-blocking, so a named pipe is refused instead of hanging the install.
 func readLimited(path string, r *report, field string) ([]byte, error) {
 	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
-		return nil, r.fail(field, "", "expected a regular file, found %s", fsmsg.Kind(st.Mode()))
+		return nil, r.fail(field, "", "expected a regular file, found %s", msg.FileKind(st.Mode()))
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, r.fail(field, "", "file not found")
 		}
-		return nil, r.fail(field, "", "cannot open: %v", fsmsg.Reason(err))
+		return nil, r.fail(field, "", "cannot open: %v", msg.Reason(err))
 	}
 	defer f.Close()
 	return readOpened(f, r, field)
@@ -153,14 +152,14 @@ func readLimited(path string, r *report, field string) ([]byte, error) {
 func readOpened(f *os.File, r *report, field string) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return nil, r.fail(field, "", "cannot stat: %v", fsmsg.Reason(err))
+		return nil, r.fail(field, "", "cannot stat: %v", msg.Reason(err))
 	}
 	if !st.Mode().IsRegular() {
-		return nil, r.fail(field, "", "expected a regular file, found %s", fsmsg.Kind(st.Mode()))
+		return nil, r.fail(field, "", "expected a regular file, found %s", msg.FileKind(st.Mode()))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
 	if err != nil {
-		return nil, r.fail(field, "", "cannot read: %v", fsmsg.Reason(err))
+		return nil, r.fail(field, "", "cannot read: %v", msg.Reason(err))
 	}
 	if len(data) > MaxSize {
 		return nil, r.fail(field, "", "expected at most %d bytes (1 MiB), found %d", MaxSize, st.Size())
@@ -172,7 +171,7 @@ func readOpened(f *os.File, r *report, field string) ([]byte, error) {
 // anything but one object with unique keys.
 func decodeObject(data []byte, r *report) ([]field, error) {
 	if !utf8.Valid(data) {
-		return nil, r.fail("", "", "expected UTF-8 JSON, found invalid UTF-8 at byte %d", check.InvalidUTF8At(data))
+		return nil, r.fail("", "", "expected UTF-8 JSON, found invalid UTF-8 at byte %d", msg.InvalidUTF8At(data))
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, r.fail("", "", "expected a JSON object, found an empty file")
@@ -187,7 +186,7 @@ func decodeObject(data []byte, r *report) ([]field, error) {
 		return nil, syntaxError(r, data, err)
 	}
 	if tok != json.Delim('{') {
-		return nil, r.fail("", "", "expected a JSON object, found %s", jsonKind(tok))
+		return nil, r.fail("", "", "expected a JSON object, found %s", msg.JSONKind(data))
 	}
 	var fields []field
 	seen := map[string]bool{}
@@ -236,7 +235,7 @@ func syntaxError(r *report, data []byte, err error) error {
 	if se != nil {
 		offset = syntaxOffset(se)
 	}
-	return r.fail("", "", "malformed JSON at %s: %s", position(data, offset), check.SafeMessage(strings.TrimPrefix(err.Error(), "json: ")))
+	return r.fail("", "", "malformed JSON at %s: %s", position(data, offset), msg.Safe(strings.TrimPrefix(err.Error(), "json: ")))
 }
 
 func atEnd(se *json.SyntaxError) bool { return se.Error() == "unexpected end of JSON input" }
@@ -264,23 +263,4 @@ func position(data []byte, offset int64) string {
 		}
 	}
 	return fmt.Sprintf("line %d, column %d", line, col)
-}
-
-func jsonKind(tok json.Token) string {
-	switch v := tok.(type) {
-	case json.Delim:
-		if v == '[' {
-			return "an array"
-		}
-		return fmt.Sprintf("%q", string(v))
-	case string:
-		return "a string"
-	case float64, json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case nil:
-		return "null"
-	}
-	return fmt.Sprintf("%T", tok)
 }

@@ -12,8 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/extbuilder/extbuilder/internal/check"
-	"github.com/extbuilder/extbuilder/internal/fsmsg"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // Field names, in the order the peer's documentation lists them.
@@ -152,7 +151,7 @@ func (d *decoder) text(raw map[string]json.RawMessage, name string) (string, err
 	}
 	var s string
 	if err := json.Unmarshal(r, &s); err != nil {
-		return "", d.fail(name, "", "expected a string, found %s", rawKind(r))
+		return "", d.fail(name, "", "expected a string, found %s", msg.JSONKind(r))
 	}
 	return d.expand(name, s)
 }
@@ -168,7 +167,7 @@ func (d *decoder) boolean(raw map[string]json.RawMessage, name string) (bool, er
 	}
 	var s string
 	if err := json.Unmarshal(r, &s); err != nil {
-		return false, d.fail(name, "", "expected true or false, found %s", rawKind(r))
+		return false, d.fail(name, "", "expected true or false, found %s", msg.JSONKind(r))
 	}
 	v, err := d.expand(name, s)
 	if err != nil {
@@ -184,7 +183,7 @@ func (d *decoder) boolean(raw map[string]json.RawMessage, name string) (bool, er
 		}
 		return v == "true", nil
 	}
-	return false, d.fail(name, "", "expected true or false, found the string %s", check.Quote(v))
+	return false, d.fail(name, "", "expected true or false, found the string %s", msg.Quote(v))
 }
 
 func (d *decoder) duration(raw map[string]json.RawMessage) (time.Duration, error) {
@@ -199,11 +198,11 @@ func (d *decoder) duration(raw map[string]json.RawMessage) (time.Duration, error
 	var s string
 	if err := json.Unmarshal(r, &s); err != nil {
 		hint := ""
-		if rawKind(r) == "a number" {
+		if msg.JSONKind(r) == "a number" {
 			hint = fmt.Sprintf("the peer reads a number as nanoseconds, so %s would be %s; write a duration string such as \"10s\"",
-				check.Shorten(string(bytes.TrimSpace(r)), 40), nanoseconds(r))
+				msg.Shorten(string(bytes.TrimSpace(r)), 40), nanoseconds(r))
 		}
-		return 0, d.fail(fieldDialTimeout, hint, "expected a duration string such as \"10s\", found %s", rawKind(r))
+		return 0, d.fail(fieldDialTimeout, hint, "expected a duration string such as \"10s\", found %s", msg.JSONKind(r))
 	}
 	v, err := d.expand(fieldDialTimeout, s)
 	if err != nil || d.templated[fieldDialTimeout] {
@@ -211,15 +210,15 @@ func (d *decoder) duration(raw map[string]json.RawMessage) (time.Duration, error
 	}
 	t, err := time.ParseDuration(v)
 	if err != nil {
-		return 0, d.fail(fieldDialTimeout, "use a Go duration such as \"10s\" or \"1m30s\"", "expected a duration, found %s", check.Quote(v))
+		return 0, d.fail(fieldDialTimeout, "use a Go duration such as \"10s\" or \"1m30s\"", "expected a duration, found %s", msg.Quote(v))
 	}
 	if t < 0 {
 		return 0, d.fail(fieldDialTimeout, "leave it out for the peer's default of 3s",
-			"expected a duration above zero, found %s, with which the peer would give up dialling at once", check.Quote(v))
+			"expected a duration above zero, found %s, with which the peer would give up dialling at once", msg.Quote(v))
 	}
 	if t == 0 {
 		// The peer replaces a zero dial timeout with its default.
-		d.warn(fieldDialTimeout, "", "%s means the peer's default; written as %q", check.Quote(v), DefaultDialTimeout.String())
+		d.warn(fieldDialTimeout, "", "%s means the peer's default; written as %q", msg.Quote(v), DefaultDialTimeout.String())
 		return DefaultDialTimeout, nil
 	}
 	return t, nil
@@ -257,7 +256,7 @@ func (d *decoder) pem(raw map[string]json.RawMessage, name string) (string, erro
 		return "", err
 	}
 	if !utf8Text(data) {
-		return "", d.fail(fileField, "", "expected a PEM text file, found binary data in %s", check.Quote(rel))
+		return "", d.fail(fileField, "", "expected a PEM text file, found binary data in %s", msg.Quote(rel))
 	}
 	// Same treatment as inline text, so that the released (inline) form
 	// decodes to the same value.
@@ -282,30 +281,30 @@ func (d *decoder) readReference(name, rel string) ([]byte, error) {
 	}
 	if rel == "" || !filepath.IsLocal(rel) {
 		return nil, d.fail(name, "name a file inside the package, e.g. \"tls/ca.pem\"",
-			"expected a path relative to the package source folder, found %s", check.Quote(rel))
+			"expected a path relative to the package source folder, found %s", msg.Quote(rel))
 	}
 	root, err := os.OpenRoot(d.opts.SourceDir)
 	if err != nil {
-		return nil, d.fail(name, "", "cannot open the package folder: %v", fsmsg.Reason(err))
+		return nil, d.fail(name, "", "cannot open the package folder: %v", msg.Reason(err))
 	}
 	defer root.Close()
 	// Stat before opening: opening a named pipe would hang the install.
 	if st, err := root.Stat(rel); err == nil && !st.Mode().IsRegular() {
-		return nil, d.fail(name, "", "%s: expected a regular file, found %s", check.Quote(rel), fsmsg.Kind(st.Mode()))
+		return nil, d.fail(name, "", "%s: expected a regular file, found %s", msg.Quote(rel), msg.FileKind(st.Mode()))
 	}
 	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, d.fail(name, "", "file %s not found in the package", check.Quote(rel))
+			return nil, d.fail(name, "", "file %s not found in the package", msg.Quote(rel))
 		}
-		return nil, d.fail(name, "", "cannot open %s: %v", check.Quote(rel), fsmsg.Reason(err))
+		return nil, d.fail(name, "", "cannot open %s: %v", msg.Quote(rel), msg.Reason(err))
 	}
 	defer f.Close()
 	data, err := readOpened(f, d.report, name)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
-			e.Problem = check.Quote(rel) + ": " + e.Problem
+			e.Problem = msg.Quote(rel) + ": " + e.Problem
 		}
 		return nil, err
 	}
@@ -314,26 +313,6 @@ func (d *decoder) readReference(name, rel string) ([]byte, error) {
 
 func utf8Text(data []byte) bool {
 	return bytes.IndexByte(data, 0) < 0 && utf8.Valid(data)
-}
-
-func rawKind(r json.RawMessage) string {
-	r = bytes.TrimSpace(r)
-	if len(r) == 0 {
-		return "nothing"
-	}
-	switch r[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
 }
 
 // nearest returns the candidate within edit distance 2 of name, ignoring

@@ -4,10 +4,11 @@ import (
 	"fmt"
 
 	"github.com/extbuilder/extbuilder/internal/check"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // Error is a problem with one field of connection.json.
-type Error = check.Error
+type Error = msg.Error
 
 // Warning is a problem the builder fixed or that the peer tolerates, but that
 // the operator should know about. It has the same shape as Error.

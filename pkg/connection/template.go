@@ -10,7 +10,7 @@ import (
 	"text/template/parse"
 	"unicode/utf8"
 
-	"github.com/extbuilder/extbuilder/internal/check"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // parseConfig decodes CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG. An unset
@@ -20,7 +20,7 @@ func parseConfig(config string, r *report) (map[string]any, error) {
 		return nil, nil
 	}
 	if !utf8.ValidString(config) {
-		return nil, &Error{File: ConfigVariable, Problem: fmt.Sprintf("expected UTF-8 JSON, found invalid UTF-8 at byte %d", check.InvalidUTF8At([]byte(config))), Hint: configHint}
+		return nil, &Error{File: ConfigVariable, Problem: fmt.Sprintf("expected UTF-8 JSON, found invalid UTF-8 at byte %d", msg.InvalidUTF8At([]byte(config))), Hint: configHint}
 	}
 	var m map[string]any
 	if err := json.Unmarshal([]byte(config), &m); err != nil {
@@ -50,7 +50,7 @@ func (d *decoder) expand(name, value string) (string, error) {
 	t, err := template.New(name).Option("missingkey=error").Parse(value)
 	if err != nil {
 		return "", d.fail(name, "templates use Go text/template syntax, e.g. \"{{.peername}}-cc:9999\"",
-			"malformed template: %s", check.SafeMessage(strings.TrimPrefix(err.Error(), "template: ")))
+			"malformed template: %s", msg.Safe(strings.TrimPrefix(err.Error(), "template: ")))
 	}
 	if n := unbounded(t.Tree.Root); n != "" {
 		return "", d.fail(name, "use value lookups such as {{.peername}}, with if/with and functions if needed",
@@ -74,9 +74,9 @@ func (d *decoder) expand(name, value string) (string, error) {
 		}
 		if key := missingKey(err); key != "" {
 			return "", d.fail(name, propagateHint, "template key %s is not in %s (it has: %s)",
-				check.Quote(key), ConfigVariable, keys(d.config))
+				msg.Quote(key), ConfigVariable, keys(d.config))
 		}
-		return "", d.fail(name, "", "template failed: %s", check.SafeMessage(strings.TrimPrefix(err.Error(), "template: ")))
+		return "", d.fail(name, "", "template failed: %s", msg.Safe(strings.TrimPrefix(err.Error(), "template: ")))
 	}
 	return out.String(), nil
 }
@@ -178,7 +178,7 @@ func keys(m map[string]any) string {
 		ks = ks[:max]
 	}
 	for i, k := range ks {
-		ks[i] = check.Quote(k)
+		ks[i] = msg.Quote(k)
 	}
 	return strings.Join(ks, ", ") + more
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/extbuilder/extbuilder/internal/check"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // validate checks the decoded values as the peer will use them. Fields left
@@ -54,7 +55,7 @@ func (i *Info) validate(r *report, now time.Time, templated map[string]bool) err
 		}
 		for _, c := range certs {
 			if now.After(c.NotAfter) {
-				r.warn(fieldRootCert, "", "certificate %s expired on %s", check.Quote(c.Subject.CommonName), c.NotAfter.UTC().Format(time.RFC3339))
+				r.warn(fieldRootCert, "", "certificate %s expired on %s", msg.Quote(c.Subject.CommonName), c.NotAfter.UTC().Format(time.RFC3339))
 			}
 		}
 	}
@@ -108,7 +109,7 @@ func validateClientPair(r *report, certPEM, keyPEM string, now time.Time, skipCe
 			return r.finding(fieldClientKey, f)
 		}
 		if leaf != nil && !check.KeyMatches(key, leaf) {
-			return r.fail(fieldClientKey, "use the key that was issued with client_cert", "does not match the public key of client_cert (%s)", check.Quote(leaf.Subject.CommonName))
+			return r.fail(fieldClientKey, "use the key that was issued with client_cert", "does not match the public key of client_cert (%s)", msg.Quote(leaf.Subject.CommonName))
 		}
 	}
 	if leaf == nil {
@@ -117,11 +118,11 @@ func validateClientPair(r *report, certPEM, keyPEM string, now time.Time, skipCe
 	const layout = time.RFC3339
 	if now.Before(leaf.NotBefore) {
 		return r.fail(fieldClientCert, "check the clocks, or issue a certificate valid now",
-			"certificate %s is not valid before %s (now %s)", check.Quote(leaf.Subject.CommonName), leaf.NotBefore.UTC().Format(layout), now.UTC().Format(layout))
+			"certificate %s is not valid before %s (now %s)", msg.Quote(leaf.Subject.CommonName), leaf.NotBefore.UTC().Format(layout), now.UTC().Format(layout))
 	}
 	if now.After(leaf.NotAfter) {
 		return r.fail(fieldClientCert, "renew the peer's client certificate",
-			"certificate %s expired on %s (now %s)", check.Quote(leaf.Subject.CommonName), leaf.NotAfter.UTC().Format(layout), now.UTC().Format(layout))
+			"certificate %s expired on %s (now %s)", msg.Quote(leaf.Subject.CommonName), leaf.NotAfter.UTC().Format(layout), now.UTC().Format(layout))
 	}
 	return nil
 }

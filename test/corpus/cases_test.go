@@ -83,6 +83,13 @@ func publicKeyPEM() string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
 
+// keyBody is a PEM block's base64 body on one line, without its
+// -----BEGIN/-----END lines: key material no header gives away.
+func keyBody(pemText string) string {
+	lines := strings.Split(strings.TrimSpace(pemText), "\n")
+	return strings.Join(lines[1:len(lines)-1], "")
+}
+
 // symlink plants a symbolic link at rel inside dir (a link the peer's
 // unpack would refuse, so someone put it there directly).
 func symlink(dir func(*dirs) string, rel, target string) func(*testing.T, *dirs) ([]string, string) {
@@ -235,6 +242,23 @@ func corpusCases() []corpusCase {
 		{name: "connection-key-in-domain-template", why: "a template prints a private key from the configuration into domain", program: "build",
 			config: str(js(map[string]string{"key": pki.Client.KeyPEM})),
 			src:    withConn(mtls("domain", `{{.key}}`)), want: []string{"connection.json", "domain"}},
+
+		// ---- key material in any field a program quotes: described, never shown ----
+		{name: "metadata-key-in-type", why: "type holds a private key after a handled type's name", program: "detect",
+			metadata: str(js(map[string]string{"type": "ccaas" + pki.Client.KeyPEM, "label": "corpus"})), want: []string{"metadata.json", "type"}},
+		{name: "metadata-key-body-in-type", why: "type holds a private key's base64 body without its PEM lines", program: "detect",
+			metadata: str(js(map[string]string{"type": keyBody(pki.Client.KeyPEM), "label": "corpus"})), want: []string{"metadata.json", "type"}},
+		{name: "binary-key-in-path", why: "metadata.json path holds a private key", program: "build",
+			metadata: str(js(map[string]string{"type": "binary", "label": "corpus", "path": pki.Client.KeyPEM})), want: []string{"metadata.json", "path"}},
+		{name: "connection-key-in-dial-timeout", why: "dial_timeout holds a private key", program: "build",
+			src: withConn(mtls("dial_timeout", pki.Client.KeyPEM)), want: []string{"connection.json", "dial_timeout"}},
+		{name: "connection-key-body-in-address", why: "address holds a private key's base64 body without its PEM lines", program: "build",
+			src: withConn(mtls("address", keyBody(pki.Client.KeyPEM)+":9999")), want: []string{"connection.json", "address"}},
+		{name: "couchdb-key-in-sort-order", why: "an index's sort order is a private key", program: "build",
+			src:  withConn(plainConn, file{name: indexes + "byOwner.json", body: `{"index":{"fields":[{"owner":` + js(pki.Client.KeyPEM) + `}]},"name":"byOwner","type":"json"}`}),
+			want: []string{"byOwner.json", "index.fields[0]"}},
+		{name: "release-key-in-domain", why: "BUILD_OUTPUT_DIR/connection.json with a private key as domain", program: "release",
+			bld: []file{{name: "connection.json", body: mtls("domain", pki.Client.KeyPEM), mode: 0o600}}, want: []string{"connection.json", "domain"}},
 
 		// ---- connection.json: file references ----
 		{name: "connection-file-ref-dotdot", why: "root_cert_file climbs out of the package", program: "build",
@@ -456,6 +480,10 @@ func runCases() []corpusCase {
 		{name: "run-key-as-field-name", why: "an unknown field whose name is a private key (run warns about unknown fields)", program: "run",
 			bld: exe, cc: str(js(map[string]string{"chaincode_id": "corpus_1.0:01", "peer_address": "peer0:7052", pki.Client.KeyPEM: "x"})),
 			warnOnly: true, want: []string{"chaincode.json"}},
+		{name: "run-key-in-peer-address", why: "peer_address holds a private key", program: "run",
+			bld: exe, cc: with("peer_address", pki.Client.KeyPEM), want: []string{"chaincode.json", "peer_address"}},
+		{name: "run-key-body-in-peer-address", why: "peer_address holds a private key's base64 body as host", program: "run",
+			bld: exe, cc: with("peer_address", keyBody(pki.Client.KeyPEM)+":7052"), want: []string{"chaincode.json", "peer_address"}},
 		{name: "run-chaincode-json-fifo", why: "chaincode.json is a planted named pipe", program: "run",
 			bld: exe, plant: fifo(func(d *dirs) string { return d.runMetadata }, "chaincode.json"), want: []string{"chaincode.json"}},
 		{name: "run-executable-missing", why: "BUILD_OUTPUT_DIR holds no chaincode", program: "run",
