@@ -44,9 +44,7 @@ func (b *Builder) Build(sourceDir, metadataDir, outputDir string) error {
 	var conn []byte
 	switch m.Mode() {
 	case metadata.Service:
-		info, err := b.loadConnection(filepath.Join(sourceDir, ConnectionFile), connection.Options{
-			SourceDir: sourceDir, Templates: connection.ExpandTemplates, Config: b.Config,
-		})
+		info, err := b.Connection(sourceDir, connection.ExpandTemplates)
 		if err != nil {
 			return err
 		}
@@ -70,11 +68,7 @@ func (b *Builder) Build(sourceDir, metadataDir, outputDir string) error {
 		}
 	}
 	if m.Mode() == metadata.Binary {
-		path := m.Path
-		if path == "" {
-			path = executable.File
-		}
-		if err := executable.InstallTree(sourceDir, path, out.Path(""), b.Warn); err != nil {
+		if err := executable.InstallTree(sourceDir, ExecutablePath(m), out.Path(""), b.Warn); err != nil {
 			return err
 		}
 	}
@@ -84,6 +78,25 @@ func (b *Builder) Build(sourceDir, metadataDir, outputDir string) error {
 		return fmt.Errorf("BUILD_OUTPUT_DIR: %w", err)
 	}
 	return nil
+}
+
+// Connection loads and validates sourceDir/connection.json as build does,
+// warnings through b.Warn; templates says what to do with its templates
+// (build expands them; extbuilder lint, which calls this too, may only
+// parse them).
+func (b *Builder) Connection(sourceDir string, templates connection.TemplateMode) (*connection.Info, error) {
+	return b.loadConnection(filepath.Join(sourceDir, ConnectionFile), connection.Options{
+		SourceDir: sourceDir, Templates: templates, Config: b.Config,
+	})
+}
+
+// ExecutablePath is the executable of a binary package inside its source:
+// metadata.json's path, or executable.File when that is empty.
+func ExecutablePath(m metadata.Metadata) string {
+	if m.Path == "" {
+		return executable.File
+	}
+	return m.Path
 }
 
 // Release places what the peer reads into releaseDir.

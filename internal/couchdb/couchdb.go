@@ -7,7 +7,6 @@ package couchdb
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -18,6 +17,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/regfile"
 )
 
 // Where packages keep indexes: Fabric's META-INF layout, and the metadata/
@@ -165,17 +165,10 @@ func checkType(rel string, e fs.DirEntry, isIndex bool) error {
 
 // readIndex reads one definition and checks the shape CouchDB needs.
 func readIndex(p, rel string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, &Error{File: rel, Problem: "cannot read: " + msg.Reason(err).Error()}
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxIndexSize+1))
+	data, err := regfile.Read(p, maxIndexSize)
 	switch {
 	case err != nil:
-		return nil, &Error{File: rel, Problem: "cannot read: " + msg.Reason(err).Error()}
-	case len(data) > maxIndexSize:
-		return nil, &Error{File: rel, Problem: fmt.Sprintf("expected an index definition of at most %d bytes, found more", maxIndexSize)}
+		return nil, &Error{File: rel, Problem: err.Error()}
 	case msg.InvalidUTF8At(data) >= 0:
 		// gjson takes any bytes inside strings; CouchDB refuses the index.
 		return nil, &Error{File: rel, Problem: fmt.Sprintf("expected UTF-8 JSON, found invalid UTF-8 at byte %d", msg.InvalidUTF8At(data))}

@@ -3,13 +3,12 @@ package executable
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/regfile"
 )
 
 // Entry finds what run starts in buildDir (BUILD_OUTPUT_DIR): the entry
@@ -23,7 +22,7 @@ import (
 // executable file inside the tree that this machine can run.
 func Entry(buildDir string) (exe, dir, name string, err error) {
 	hint := `build writes it for packages of type "binary"; rebuild the package with this builder (peer lifecycle chaincode install)`
-	data, err := readSmall(filepath.Join(buildDir, EntryFile), maxPath+1)
+	data, err := regfile.Read(filepath.Join(buildDir, EntryFile), maxPath+1)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if _, lerr := os.Lstat(filepath.Join(buildDir, File)); lerr == nil {
@@ -32,7 +31,7 @@ func Entry(buildDir string) (exe, dir, name string, err error) {
 		}
 		return "", "", "", &Error{File: EntryFile, Problem: "no such file in BUILD_OUTPUT_DIR", Hint: hint, Err: err}
 	case err != nil:
-		return "", "", "", &Error{File: EntryFile, Problem: "cannot be read: " + msg.Reason(err).Error(), Hint: hint}
+		return "", "", "", &Error{File: EntryFile, Problem: err.Error(), Hint: hint}
 	default:
 		line, ok := strings.CutSuffix(string(data), "\n")
 		if !ok || strings.Contains(line, "\n") || CheckPath(line) != nil {
@@ -71,28 +70,4 @@ func Entry(buildDir string) (exe, dir, name string, err error) {
 		return "", "", "", err
 	}
 	return filepath.Join(dir, filepath.FromSlash(name)), dir, name, nil
-}
-
-// readSmall reads a regular file of at most max bytes.
-func readSmall(p string, max int64) ([]byte, error) {
-	info, err := os.Lstat(p)
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("expected a regular file, found %s", msg.FileKind(info.Mode()))
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("expected at most %d bytes, found more", max)
-	}
-	return data, nil
 }

@@ -11,10 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"unicode"
 
 	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/regfile"
 )
 
 // Error is a problem with the executable or with the path naming it. It
@@ -73,27 +73,14 @@ func CheckPath(relPath string) error {
 		Hint: `name the executable relative to the root of code.tar.gz, e.g. "chaincode" or "bin/chaincode"`}
 }
 
-// openRegular opens name inside root, refusing anything but a regular file.
-// Symbolic links are refused outright: the peer never unpacks one into a
-// package, so one here means the folder did not come from a peer.
+// openRegular opens name inside root, refusing anything but a regular file
+// (regfile.OpenIn). Symbolic links are refused outright: the peer never
+// unpacks one into a package, so one here means the folder did not come
+// from a peer.
 func openRegular(root *os.Root, name string) (*os.File, error) {
-	info, err := root.Lstat(name)
+	f, _, err := regfile.OpenIn(root, name, 0)
 	if err != nil {
 		return nil, notFound(name, err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, &Error{File: name, Problem: "expected a regular file, found " + msg.FileKind(info.Mode()),
-			Hint: `metadata.json "path" must name the executable itself`}
-	}
-	// O_NONBLOCK: should the file be swapped for a FIFO after the check,
-	// opening it still cannot hang the build.
-	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, notFound(name, err)
-	}
-	if info, err = f.Stat(); err != nil || !info.Mode().IsRegular() {
-		f.Close()
-		return nil, &Error{File: name, Problem: "expected a regular file, found something else", Err: err}
 	}
 	return f, nil
 }
@@ -107,6 +94,10 @@ func notFound(name string, err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "path escapes from parent" {
 		return &Error{File: name, Problem: "resolves to a location outside the package", Err: err}
+	}
+	var re *regfile.Error
+	if errors.As(err, &re) && re.Err == nil { // a file of the wrong kind
+		return &Error{File: name, Problem: err.Error(), Hint: `metadata.json "path" must name the executable itself`}
 	}
 	return &Error{File: name, Problem: "cannot be read: " + msg.Reason(err).Error(), Err: err}
 }

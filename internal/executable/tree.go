@@ -17,6 +17,7 @@ import (
 	"unicode"
 
 	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/regfile"
 )
 
 // A binary package's build in BUILD_OUTPUT_DIR: the package's whole source
@@ -204,7 +205,7 @@ func (w *walker) scan(root *os.Root, rel string) ([]item, error) {
 }
 
 func tooManyBytes() error {
-	return &Error{File: "code.tar.gz", Problem: fmt.Sprintf("holds more than %s of files, the most a binary package may install", byteSize(MaxBytes)),
+	return &Error{File: "code.tar.gz", Problem: fmt.Sprintf("holds more than %s of files, the most a binary package may install", regfile.Size(MaxBytes)),
 		Hint: "leave out what the chaincode does not need at run time (tests, sources, caches)"}
 }
 
@@ -359,12 +360,4 @@ func unreadable(name string, err error) error {
 
 func cannotWrite(name string, err error) error {
 	return &Error{File: "BUILD_OUTPUT_DIR", Problem: "cannot write " + name + ": " + msg.Reason(err).Error(), Err: err}
-}
-
-// byteSize shows a limit for people.
-func byteSize(n int64) string {
-	if n >= 1<<30 && n%(1<<30) == 0 {
-		return fmt.Sprintf("%d GiB", n>>30)
-	}
-	return fmt.Sprintf("%d MiB", n>>20)
 }

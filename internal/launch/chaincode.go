@@ -8,14 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/extbuilder/extbuilder/internal/check"
 	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/regfile"
 )
 
 // ChaincodeFile is the name of the file the peer writes into RUN_METADATA_DIR.
@@ -50,37 +50,19 @@ var fields = []string{"chaincode_id", "peer_address", "client_cert", "client_key
 // fields run does not know (a newer peer may add some); they are not errors
 // because the peer itself ignores unknown fields.
 func ReadChaincode(dir string) (*Chaincode, []string, error) {
-	path := filepath.Join(dir, ChaincodeFile)
-	info, err := os.Lstat(path)
+	data, err := regfile.Read(filepath.Join(dir, ChaincodeFile), MaxChaincodeFileSize)
 	if err != nil {
 		return nil, nil, fileError(err)
-	}
-	if !info.Mode().IsRegular() {
-		found := "a special file"
-		if info.IsDir() {
-			found = "a folder"
-		}
-		return nil, nil, &Error{File: ChaincodeFile, Problem: "expected a regular file, found " + found}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, fileError(err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxChaincodeFileSize+1))
-	if err != nil {
-		return nil, nil, fileError(err)
-	}
-	if len(data) > MaxChaincodeFileSize {
-		return nil, nil, &Error{File: ChaincodeFile,
-			Problem: fmt.Sprintf("expected at most %d bytes, found more", MaxChaincodeFileSize)}
 	}
 	return ParseChaincode(data)
 }
 
 func fileError(err error) error {
-	return &Error{File: ChaincodeFile, Problem: "cannot be read: " + msg.Reason(err).Error(),
-		Hint: "run is called by the peer as: run BUILD_OUTPUT_DIR RUN_METADATA_DIR"}
+	hint := ""
+	if errors.Is(err, fs.ErrNotExist) {
+		hint = "run is called by the peer as: run BUILD_OUTPUT_DIR RUN_METADATA_DIR"
+	}
+	return &Error{File: ChaincodeFile, Problem: err.Error(), Hint: hint, Err: err}
 }
 
 // ParseChaincode decodes and checks the contents of chaincode.json.

@@ -139,7 +139,7 @@ func TestReadChaincode(t *testing.T) {
 	dir := t.TempDir()
 	_, _, err := ReadChaincode(dir)
 	require.Error(t, err)
-	assert.Equal(t, "chaincode.json: cannot be read: no such file or directory; hint: run is called by the peer as: run BUILD_OUTPUT_DIR RUN_METADATA_DIR", err.Error())
+	assert.Equal(t, "chaincode.json: file not found; hint: run is called by the peer as: run BUILD_OUTPUT_DIR RUN_METADATA_DIR", err.Error())
 
 	require.NoError(t, os.Mkdir(filepath.Join(dir, ChaincodeFile), 0o700))
 	_, _, err = ReadChaincode(dir)
@@ -149,7 +149,7 @@ func TestReadChaincode(t *testing.T) {
 	big := append(append([]byte(`{"chaincode_id":"`), make([]byte, MaxChaincodeFileSize)...), `"}`...)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ChaincodeFile), big, 0o600))
 	_, _, err = ReadChaincode(dir)
-	assert.EqualError(t, err, "chaincode.json: expected at most 1048576 bytes, found more")
+	assert.EqualError(t, err, "chaincode.json: expected at most 1 MiB, found 1048595 bytes")
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ChaincodeFile), peerJSON(nil), 0o600))
 	c, _, err := ReadChaincode(dir)

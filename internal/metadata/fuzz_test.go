@@ -84,7 +84,7 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
-		if err := claim(m); err != nil {
+		if err := CheckType(m); err != nil {
 			if m.Mode() != Unhandled {
 				t.Fatalf("type %q has a mode but is not claimed: %v", m.Type, err)
 			}

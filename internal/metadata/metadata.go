@@ -6,16 +6,15 @@ package metadata
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/regfile"
 )
 
 // File is the name of the metadata file in METADATA_DIR and in the package.
@@ -64,36 +63,17 @@ func fail(field, problem string) error {
 	return &Error{File: File, Field: field, Problem: problem}
 }
 
-// Read reads dir/metadata.json.
+// Read reads dir/metadata.json: a regular file of at most maxSize bytes,
+// read with a handful of system calls (see regfile.Read).
 func Read(dir string) (Metadata, error) {
-	f, err := open(filepath.Join(dir, File))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return Metadata{}, fail("", "file not found in the metadata folder")
-		}
-		return Metadata{}, fail("", "cannot open: "+msg.Reason(err).Error())
+	data, err := regfile.Read(filepath.Join(dir, File), maxSize)
+	if errors.Is(err, os.ErrNotExist) {
+		return Metadata{}, fail("", "file not found in the metadata folder")
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
 	if err != nil {
-		return Metadata{}, fail("", "cannot read: "+msg.Reason(err).Error())
-	}
-	if len(data) > maxSize {
-		return Metadata{}, fail("", fmt.Sprintf("expected at most %d bytes, found more", maxSize))
+		return Metadata{}, fail("", err.Error())
 	}
 	return Parse(data)
-}
-
-// open opens path for reading with a plain open(2), wrapped as a blocking
-// *os.File. os.Open would also offer the file to Go's network poller, which
-// refuses a regular file after eight more system calls; detect runs for
-// every package a peer installs, and they are 3% of its run time.
-func open(path string) (*os.File, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	return os.NewFile(uintptr(fd), path), nil
 }
 
 // Parse decodes metadata.json as the peer does (persistence.
@@ -206,11 +186,12 @@ func Claim(dir string) (Metadata, error) {
 	if err != nil {
 		return m, err
 	}
-	return m, claim(m)
+	return m, CheckType(m)
 }
 
-// claim is Claim's decision on a parsed metadata.json.
-func claim(m Metadata) error {
+// CheckType is Claim's decision on a parsed metadata.json: nil when
+// extbuilder handles its type.
+func CheckType(m Metadata) error {
 	if m.Mode() == Unhandled {
 		return fail("type", fmt.Sprintf("%s is not handled by extbuilder (handled: %s)", msg.Quote(m.Type), HandledTypes))
 	}

@@ -105,7 +105,7 @@ func TestClaim(t *testing.T) {
 	}
 	write(`{"type":"ccaas"}` + string(big))
 	_, err = Claim(dir)
-	assert.ErrorContains(t, err, "expected at most 65536 bytes")
+	assert.ErrorContains(t, err, "expected at most 64 KiB, found 65553 bytes")
 }
 
 func TestCheckLabel(t *testing.T) {
@@ -123,7 +123,7 @@ func TestLongValuesAreShortenedInMessages(t *testing.T) {
 	long := strings.Repeat(`\u00ad`, 10000) // a soft hyphen prints as \u00ad: 6 bytes for 2
 	m, err := Parse([]byte(`{"type":"` + long + `","label":"` + long + `"}`))
 	require.NoError(t, err)
-	for _, err := range []error{claim(m), CheckLabel(m.Label)} {
+	for _, err := range []error{CheckType(m), CheckLabel(m.Label)} {
 		require.Error(t, err)
 		assert.LessOrEqual(t, len(err.Error()), maxMessage, err.Error()[:100])
 		assert.Contains(t, err.Error(), `..." (20000 bytes)`)
@@ -138,7 +138,7 @@ func TestKeyMaterialIsNotQuoted(t *testing.T) {
 	require.NoError(t, err)
 	m, err := Parse(js)
 	require.NoError(t, err)
-	for _, err := range []error{claim(m), CheckLabel(m.Label)} {
+	for _, err := range []error{CheckType(m), CheckLabel(m.Label)} {
 		require.Error(t, err)
 		assert.NotContains(t, err.Error(), "BEGIN")
 		assert.NotContains(t, err.Error(), "PRIVATE")
@@ -151,5 +151,5 @@ func TestReadErrorsNameTheFileOnce(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.Mkdir(filepath.Join(dir, File), 0o700))
 	_, err := Read(dir)
-	assert.EqualError(t, err, "metadata.json: cannot read: is a directory")
+	assert.EqualError(t, err, "metadata.json: expected a regular file, found a folder")
 }

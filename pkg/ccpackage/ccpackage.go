@@ -8,7 +8,7 @@ package ccpackage
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
+	"errors"
 	"io"
 	"path"
 	"path/filepath"
@@ -94,7 +94,7 @@ type limitedReader struct {
 	hit bool
 }
 
-var errLimit = fmt.Errorf("size limit reached")
+var errLimit = errors.New("size limit reached")
 
 func (l *limitedReader) Read(p []byte) (int, error) {
 	if l.n <= 0 {
@@ -107,17 +107,4 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n -= int64(n)
 	return n, err
-}
-
-// byteSize shows a limit for people.
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

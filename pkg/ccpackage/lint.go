@@ -14,10 +14,12 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/extbuilder/extbuilder/internal/builder"
 	"github.com/extbuilder/extbuilder/internal/couchdb"
 	"github.com/extbuilder/extbuilder/internal/executable"
 	"github.com/extbuilder/extbuilder/internal/metadata"
 	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/regfile"
 	"github.com/extbuilder/extbuilder/pkg/connection"
 )
 
@@ -223,7 +225,7 @@ func (l *linter) unpackCode(r io.Reader) {
 
 func (l *linter) unpackFailed(lr *limitedReader, entries int, err error) {
 	if lr.hit {
-		l.errorf("%s: unpacks to more than %s, the most extbuilder lint reads", CodeFile, byteSize(l.lim.UnpackedBytes))
+		l.errorf("%s: unpacks to more than %s, the most extbuilder lint reads", CodeFile, regfile.Size(l.lim.UnpackedBytes))
 		return
 	}
 	l.errorf("%s: expected a tar archive inside the gzip stream, found a damaged one (after %d entries): %v; the peer fails the install", CodeFile, entries, err)
@@ -286,8 +288,8 @@ func (l *linter) checkMetadata(out *outerArchive) (md metadata.Metadata, ok bool
 	} else {
 		l.labelOK = true
 	}
-	if md.Mode() == metadata.Unhandled {
-		l.errorf("%s: type: %s is not handled by extbuilder (handled: %s): its detect would leave the package to another builder", MetadataFile, msg.Quote(md.Type), metadata.HandledTypes)
+	if err := metadata.CheckType(md); err != nil {
+		l.errorf("%v: its detect would leave the package to another builder", err)
 	}
 	return md, true
 }
@@ -300,7 +302,7 @@ func (l *linter) checkContent(md metadata.Metadata) {
 	case metadata.Service:
 		l.checkConnection()
 	case metadata.Binary:
-		l.checkTree(md.Path)
+		l.checkTree(md)
 		if _, err := l.root.Lstat(ConnectionFile); err == nil {
 			l.warnf("%s: ignored in a package of type %s, which the peer starts through bin/run; hint: use type ccaas for a chaincode server the peer dials", ConnectionFile, md.Type)
 		}
@@ -311,23 +313,17 @@ func (l *linter) checkContent(md metadata.Metadata) {
 	}
 }
 
+// checkConnection runs build's own load of connection.json (with build's
+// hint for a missing one).
 func (l *linter) checkConnection() {
-	opts := connection.Options{SourceDir: l.dir, Templates: connection.CheckTemplates, Now: l.opts.Now}
+	b := &builder.Builder{Config: l.opts.Config, Now: l.opts.Now, Warn: l.warnf}
+	templates := connection.CheckTemplates
 	if l.opts.Expand {
-		opts.Templates, opts.Config = connection.ExpandTemplates, l.opts.Config
+		templates = connection.ExpandTemplates
 	}
-	_, warnings, err := connection.Load(filepath.Join(l.dir, ConnectionFile), opts)
-	for _, w := range warnings {
-		l.warnf("%s", w)
+	if _, err := b.Connection(l.dir, templates); err != nil {
+		l.errorf("%v", err)
 	}
-	if err == nil {
-		return
-	}
-	var e *connection.Error
-	if errors.As(err, &e) && e.Field == "" && e.Problem == "file not found" {
-		e.Hint = "a package of type ccaas or external carries connection.json at the top of code.tar.gz"
-	}
-	l.errorf("%v", err)
 }
 
 // checkTree runs build's checks of a binary package (executable.CheckEntry
@@ -335,17 +331,15 @@ func (l *linter) checkConnection() {
 // code.tar.gz. The machine lint runs on need not be a peer: an interpreter
 // missing here is a warning, and an architecture error says which machine
 // it was checked against.
-func (l *linter) checkTree(rel string) {
-	if rel == "" {
-		rel = DefaultExecutable
-	}
+func (l *linter) checkTree(md metadata.Metadata) {
+	rel := builder.ExecutablePath(md)
 	name, err := executable.CheckEntry(l.dir, rel)
 	switch {
 	case errors.Is(err, executable.ErrNoInterpreter):
 		l.warnf("%v (checked on the machine lint runs on; the peer needs it)", err)
 	case err != nil:
 		note := ""
-		if f, ferr := l.root.Open(path.Clean(filepath.ToSlash(rel))); ferr == nil {
+		if f, _, ferr := regfile.OpenIn(l.root, path.Clean(filepath.ToSlash(rel)), 0); ferr == nil {
 			if isELF(f) {
 				note = fmt.Sprintf(" (lint checks against the machine it runs on, %s/%s)", runtime.GOOS, runtime.GOARCH)
 			}

@@ -257,7 +257,7 @@ func TestLintRefusesFilesItCannotRead(t *testing.T) {
 	writeFile(t, big, make([]byte, 4096), 0o644)
 	for file, want := range map[string]string{
 		filepath.Join(dir, "none.tgz"): "none.tgz: file not found",
-		dir:                            "expected a package file, found a folder",
+		dir:                            "expected a regular file, found a folder",
 		big:                            "expected at most 1 KiB, found 4096 bytes",
 	} {
 		_, err := Lint(file, LintOptions{Limits: Limits{PackageBytes: 1024}})

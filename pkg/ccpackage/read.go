@@ -17,6 +17,7 @@ import (
 
 	"github.com/extbuilder/extbuilder/internal/metadata"
 	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/regfile"
 )
 
 // outerEntry is one member of the outer archive.
@@ -56,7 +57,7 @@ func readOuter(r io.Reader, lim Limits, code func(io.Reader)) (*outerArchive, er
 		}
 		if err != nil {
 			if lr.hit {
-				return out, fmt.Errorf("decompresses to more than %s, the most extbuilder reads", byteSize(lim.PackageBytes))
+				return out, fmt.Errorf("decompresses to more than %s, the most extbuilder reads", regfile.Size(lim.PackageBytes))
 			}
 			return out, fmt.Errorf("expected a tar archive inside the gzip stream, found a damaged one (after %d entries): %v", len(out.entries), err)
 		}
@@ -143,7 +144,7 @@ func (o *outerArchive) check() []outerFinding {
 		}
 	}
 	if o.metadataTooLong {
-		add(true, "%s: expected at most %s, found more", MetadataFile, byteSize(maxMetadataBytes))
+		add(true, "%s: expected at most %s, found more", MetadataFile, regfile.Size(maxMetadataBytes))
 	}
 	return found
 }
@@ -169,27 +170,25 @@ func entryKind(t byte) string {
 
 // openPackage opens a package file, refusing anything but a regular file of
 // at most lim.PackageBytes, and returns it with a reader that hashes what is
-// read through it.
+// read through it. The file is the operator's argument, which may be a link.
 func openPackage(file string, lim Limits) (*os.File, io.Reader, hash.Hash, error) {
-	f, err := os.Open(file)
+	f, _, err := regfile.Open(resolve(file), lim.PackageBytes)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil, nil, msg.Errorf(file, "", "", "file not found")
-		}
-		return nil, nil, nil, msg.Errorf(file, "", "", "cannot open: %v", msg.Reason(err))
-	}
-	st, err := f.Stat()
-	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("expected a package file, found %s", msg.FileKind(st.Mode()))
-	} else if err == nil && st.Size() > lim.PackageBytes {
-		err = fmt.Errorf("expected at most %s, found %d bytes", byteSize(lim.PackageBytes), st.Size())
-	}
-	if err != nil {
-		f.Close()
-		return nil, nil, nil, msg.Errorf(file, "", "", "%v", msg.Reason(err))
+		return nil, nil, nil, msg.Errorf(file, "", "", "%v", err)
 	}
 	h := sha256.New()
 	return f, io.TeeReader(f, h), h, nil
+}
+
+// resolve follows the links in a path the operator gave (Kubernetes, for
+// one, mounts secrets and config maps as links), so that regfile, which
+// refuses a link, reads what the operator meant. A path that does not
+// resolve is returned as it is, for regfile to say why.
+func resolve(path string) string {
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		return p
+	}
+	return path
 }
 
 // FileID returns the package ID the peer gives the package file, label from

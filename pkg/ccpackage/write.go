@@ -24,6 +24,7 @@ import (
 	"github.com/extbuilder/extbuilder/internal/executable"
 	"github.com/extbuilder/extbuilder/internal/metadata"
 	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/regfile"
 	"github.com/extbuilder/extbuilder/pkg/connection"
 )
 
@@ -97,35 +98,22 @@ func WriteFile(file string, spec Spec) (string, error) {
 		return "", err
 	}
 	defer p.close()
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
-	if err != nil {
-		return "", msg.Errorf(file, "", "", "cannot write: %v", msg.Reason(err))
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	id, err := p.write(tmp)
-	if err != nil {
-		return "", msg.Errorf(file, "", "", "cannot write: %v", msg.Reason(err))
-	}
 	mode := os.FileMode(0o644)
 	if p.private {
 		mode = 0o600
 	}
-	// Chmod, not the umask, decides: the mode is part of what is reproducible.
-	for _, step := range []func() error{func() error { return tmp.Chmod(mode) }, tmp.Sync, tmp.Close} {
-		if err := step(); err != nil {
-			return "", msg.Errorf(file, "", "", "cannot write: %v", msg.Reason(err))
+	var id string
+	err = regfile.WriteAtomic(file, mode, func(w io.Writer) error {
+		id, err = p.write(w)
+		return err
+	})
+	if err != nil {
+		var we *regfile.Error
+		if errors.As(err, &we) {
+			err = we.Err
 		}
+		return "", msg.Errorf(file, "", "", "cannot write: %v", msg.Reason(err))
 	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
-		return "", msg.Errorf(file, "", "", "cannot write: %v", msg.Reason(errors.Unwrap(err)))
-	}
-	committed = true
 	return id, nil
 }
 
@@ -205,7 +193,7 @@ func prepare(spec Spec) (_ *prepared, err error) {
 		total += m.size
 	}
 	if total > DefaultLimits.UnpackedBytes {
-		return nil, fmt.Errorf("code.tar.gz would hold %d bytes, more than the %s that extbuilder lint reads", total, byteSize(DefaultLimits.UnpackedBytes))
+		return nil, fmt.Errorf("code.tar.gz would hold %d bytes, more than the %s that extbuilder lint reads", total, regfile.Size(DefaultLimits.UnpackedBytes))
 	}
 	return p, nil
 }
@@ -261,41 +249,34 @@ func connectionMembers(spec *Spec) ([]member, bool, error) {
 	return members, private, nil
 }
 
-// readRegular reads a regular file of at most max bytes. With root set, the
-// file must stay inside root (a symbolic link must not lead out of it).
+// readRegular reads a regular file of at most max bytes (regfile). With
+// root set, file is inside root and read as build reads it; without, it is
+// the operator's own argument, and links on its way are followed first.
 func readRegular(file, root string, max int64) ([]byte, error) {
-	var f *os.File
+	var data []byte
 	var err error
 	if root == "" {
-		f, err = os.Open(file)
+		data, err = regfile.Read(resolve(file), max)
 	} else {
-		var rel string
-		if rel, err = filepath.Rel(root, file); err == nil {
-			f, err = os.OpenInRoot(root, rel)
-		}
+		data, err = readIn(root, file, max)
 	}
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, msg.Errorf(file, "", "", "file not found")
-		}
-		return nil, msg.Errorf(file, "", "", "cannot open: %v", msg.Reason(err))
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, msg.Errorf(file, "", "", "cannot read: %v", msg.Reason(err))
-	}
-	if !st.Mode().IsRegular() {
-		return nil, msg.Errorf(file, "", "", "expected a regular file, found %s", msg.FileKind(st.Mode()))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, msg.Errorf(file, "", "", "cannot read: %v", msg.Reason(err))
-	}
-	if int64(len(data)) > max {
-		return nil, msg.Errorf(file, "", "", "expected at most %s, found %d bytes", byteSize(max), st.Size())
+		return nil, msg.Errorf(file, "", "", "%v", err)
 	}
 	return data, nil
+}
+
+func readIn(root, file string, max int64) ([]byte, error) {
+	rel, err := filepath.Rel(root, file)
+	if err != nil {
+		return nil, err
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return regfile.ReadIn(r, rel, max)
 }
 
 // executableMember opens the chaincode executable of a binary package. An
@@ -308,24 +289,9 @@ func executableMember(spec *Spec) (member, error) {
 	if name == "." || name == ".." || name == string(filepath.Separator) {
 		return member{}, msg.Errorf(file, "", "", "expected the path of an executable file")
 	}
-	f, err := os.Open(file)
+	f, size, err := regfile.Open(resolve(file), DefaultLimits.UnpackedBytes)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return member{}, msg.Errorf(file, "", "", "file not found")
-		}
-		return member{}, msg.Errorf(file, "", "", "cannot open: %v", msg.Reason(err))
-	}
-	st, err := f.Stat()
-	switch {
-	case err != nil:
-		f.Close()
-		return member{}, msg.Errorf(file, "", "", "cannot read: %v", msg.Reason(err))
-	case !st.Mode().IsRegular():
-		f.Close()
-		return member{}, msg.Errorf(file, "", "", "expected a regular file, found %s", msg.FileKind(st.Mode()))
-	case st.Size() > DefaultLimits.UnpackedBytes:
-		f.Close()
-		return member{}, msg.Errorf(file, "", "", "expected at most %s, found %d bytes", byteSize(DefaultLimits.UnpackedBytes), st.Size())
+		return member{}, msg.Errorf(file, "", "", "%v", err)
 	}
 	if err := executable.Check(file, f); err != nil {
 		if !isELF(f) {
@@ -336,7 +302,7 @@ func executableMember(spec *Spec) (member, error) {
 		text := strings.Replace(err.Error(), "(the architecture of this peer)", "(the architecture of this machine)", 1)
 		spec.warn("%s; packed anyway: install it only on peers that can run it, and run extbuilder lint on such a machine", text)
 	}
-	return member{name: name, mode: 0o755, file: f, size: st.Size()}, nil
+	return member{name: name, mode: 0o755, file: f, size: size}, nil
 }
 
 // treeMembers checks spec.Dir with build's tree checks (executable.WalkTree)

@@ -9,13 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/regfile"
 )
 
 // ConfigVariable holds the JSON object that templates are executed against.
@@ -131,38 +130,13 @@ func (i *Info) Marshal() []byte {
 	return buf.Bytes()
 }
 
-// readLimited reads a regular file of at most MaxSize bytes. A link is
-// refused, not followed: it could lead out of the folder the peer gave us.
-// Non-blocking, so a named pipe is refused instead of hanging the install.
+// readLimited reads a regular file of at most MaxSize bytes, refusing a
+// link (it could lead out of the folder the peer gave us) and a named pipe
+// (it would hang the install): see regfile.
 func readLimited(path string, r *report, field string) ([]byte, error) {
-	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
-		return nil, r.fail(field, "", "expected a regular file, found %s", msg.FileKind(st.Mode()))
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	data, err := regfile.Read(path, MaxSize)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, r.fail(field, "", "file not found")
-		}
-		return nil, r.fail(field, "", "cannot open: %v", msg.Reason(err))
-	}
-	defer f.Close()
-	return readOpened(f, r, field)
-}
-
-func readOpened(f *os.File, r *report, field string) ([]byte, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return nil, r.fail(field, "", "cannot stat: %v", msg.Reason(err))
-	}
-	if !st.Mode().IsRegular() {
-		return nil, r.fail(field, "", "expected a regular file, found %s", msg.FileKind(st.Mode()))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
-	if err != nil {
-		return nil, r.fail(field, "", "cannot read: %v", msg.Reason(err))
-	}
-	if len(data) > MaxSize {
-		return nil, r.fail(field, "", "expected at most %d bytes (1 MiB), found %d", MaxSize, st.Size())
+		return nil, r.fail(field, "", "%v", err)
 	}
 	return data, nil
 }

@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/regfile"
 )
 
 // Field names, in the order the peer's documentation lists them.
@@ -288,25 +288,12 @@ func (d *decoder) readReference(name, rel string) ([]byte, error) {
 		return nil, d.fail(name, "", "cannot open the package folder: %v", msg.Reason(err))
 	}
 	defer root.Close()
-	// Stat before opening: opening a named pipe would hang the install.
-	if st, err := root.Stat(rel); err == nil && !st.Mode().IsRegular() {
-		return nil, d.fail(name, "", "%s: expected a regular file, found %s", msg.Quote(rel), msg.FileKind(st.Mode()))
-	}
-	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, d.fail(name, "", "file %s not found in the package", msg.Quote(rel))
-		}
-		return nil, d.fail(name, "", "cannot open %s: %v", msg.Quote(rel), msg.Reason(err))
-	}
-	defer f.Close()
-	data, err := readOpened(f, d.report, name)
-	if err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			e.Problem = msg.Quote(rel) + ": " + e.Problem
-		}
-		return nil, err
+	data, err := regfile.ReadIn(root, rel, MaxSize)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, d.fail(name, "", "file %s not found in the package", msg.Quote(rel))
+	case err != nil:
+		return nil, d.fail(name, "", "%s: %v", msg.Quote(rel), err)
 	}
 	return data, nil
 }
