@@ -25,7 +25,7 @@ var ldflags = "-s -w -X github.com/extbuilder/extbuilder/internal/cli.Version=be
 // references are the programs under test/bench/reference, built like the
 // builder's: the no-op that every timing is a ratio to, and floors, the
 // least any Go program doing a job can cost on this machine.
-var references = []string{"noop", "os", "gjson", "x509", "hello", "spawn"}
+var references = []string{"noop", "os", "gjson", "x509", "hello", "spawn", "relay"}
 
 // buildBinaries lays out bin as `make build` does and builds the
 // references into refs (refs/<name>).
