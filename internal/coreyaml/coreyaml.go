@@ -142,14 +142,38 @@ func (d *doc) found(n *yaml.Node) string {
 	return short(strings.TrimSpace(d.lines[n.Line-1][d.offset(n):]))
 }
 
-// lineOf returns the first line that holds s outside a comment line, or 0.
-func (d *doc) lineOf(s string) int {
-	for i, l := range d.lines {
-		if strings.Contains(l, s) && !strings.HasPrefix(strings.TrimSpace(l), "#") {
-			return i + 1
+// badLine returns the first line at which the text stops being YAML and
+// fails with the parser's problem, since the parser often names the line
+// where the broken block starts, and none for an unknown alias. When that
+// cannot be found (a flow collection or quoted text over several lines
+// makes shorter texts fail too), it returns the parser's line.
+func (d *doc) badLine(err error) (int, string) {
+	line, problem := yamlProblem(err)
+	lo, hi := 0, len(d.lines) // the first lo lines parse, the first hi do not
+	for hi-lo > 1 {
+		if mid := (lo + hi) / 2; yaml.Unmarshal([]byte(strings.Join(d.lines[:mid], "\n")), new(yaml.Node)) == nil {
+			lo = mid
+		} else {
+			hi = mid
 		}
 	}
-	return 0
+	if _, p := yamlProblem(yaml.Unmarshal([]byte(strings.Join(d.lines[:hi], "\n")), new(yaml.Node))); p == problem {
+		line = hi
+	}
+	return line, problem
+}
+
+// yamlProblem splits the parser's error into its line (0 if none) and text.
+func yamlProblem(err error) (int, string) {
+	if err == nil {
+		return 0, ""
+	}
+	m := strings.TrimPrefix(err.Error(), "yaml: ")
+	var n int
+	if _, e := fmt.Sscanf(m, "line %d: ", &n); e == nil {
+		return n, m[strings.Index(m, ": ")+2:]
+	}
+	return 0, m
 }
 
 // checkLines refuses what the parser would read differently from this
@@ -200,13 +224,8 @@ func InsertFirst(src []byte, b Builder) (Result, error) {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(src, &root); err != nil {
-		// The peer's parser (yaml.v2, the same lineage) reports the same
-		// problem at the same line, so its words are kept.
-		e := &Error{Msg: "not valid YAML, as the peer reads it: " + strings.TrimPrefix(err.Error(), "yaml: ")}
-		if a, ok := strings.CutPrefix(e.Msg[strings.LastIndex(e.Msg, ": ")+2:], "unknown anchor '"); ok {
-			e.Line = d.lineOf("*" + strings.TrimSuffix(a, "' referenced")) // the parser does not say where
-		}
-		return Result{}, e
+		line, problem := d.badLine(err)
+		return Result{}, &Error{Line: line, Msg: "not valid YAML: " + problem}
 	}
 	if len(root.Content) == 0 || isNull(root.Content[0]) && root.Content[0].Value == "" {
 		return Result{}, &Error{Msg: "the file holds no YAML content; expected a peer core.yaml"}

@@ -469,9 +469,11 @@ func TestRefusals(t *testing.T) {
 		{"externalBuilders is a mapping", "chaincode:\n  externalBuilders:\n    name: a\n    path: /opt/a\n", `line 3: chaincode.externalBuilders: expected a list, found "name: a"`},
 		{"externalBuilders is a scalar", "chaincode:\n  externalBuilders: /opt/a\n", `line 2: chaincode.externalBuilders: expected a list, found "/opt/a"`},
 		{"externalBuilders is an alias", "none: &list []\nchaincode:\n  externalBuilders: *list\n", `line 3: chaincode.externalBuilders: expected a list, found "*list"`},
-		{"undefined alias", "chaincode:\n  # *list\n  externalBuilders: *list\n", `line 3: not valid YAML, as the peer reads it: unknown anchor 'list' referenced`},
-		{"YAML 1.2 directive, which the peer's parser refuses", "%YAML 1.2\n---\nchaincode:\n", "not valid YAML, as the peer reads it: found incompatible YAML document"},
+		{"undefined alias", "chaincode:\n  # *list\n  externalBuilders: *list\n", `line 3: not valid YAML: unknown anchor 'list' referenced`},
+		{"YAML 1.2 directive, which the peer's parser refuses", "%YAML 1.2\n---\nchaincode:\n", "line 1: not valid YAML: found incompatible YAML document"},
 		{"lone CR", "chaincode:\r  externalBuilders: []\n", `line 1: found the line break '\r'; expected LF or CRLF line ends`},
+		{"mis-indented key well below where its block starts", "peer:\n  a:\n    b: 1\n    c: 2\n    e: 4\n   d: 3\nchaincode:\n", "line 6: not valid YAML: did not find expected key"},
+		{"unclosed flow list", "peer:\n  l: [1,\n    2,\n  a:\n    b: 1\n", "not valid YAML: did not find expected ',' or ']'"},
 		{"CR at the very end", "chaincode:\r", `line 1: found the line break '\r'`},
 		{"NEL in a comment", "chaincode: # \u0085externalBuilders: []\n", `line 1: found the line break '\u0085'`},
 		{"explicit key", "? chaincode\n: \n", `line 1: chaincode: found a complex key (? ...); expected "chaincode:"`},
@@ -494,9 +496,9 @@ func TestRefusals(t *testing.T) {
 		{"anchored name", "chaincode:\n  externalBuilders:\n    - name: &n a\n      path: /opt/a\n", `line 3: chaincode.externalBuilders entry 1.name: expected a plain or quoted string, found "&n a"`},
 		{"block scalar path", "chaincode:\n  externalBuilders:\n    - name: a\n      path: >\n        /opt/a\n", `line 4: chaincode.externalBuilders entry 1.path: expected a plain or quoted string, found ">"`},
 		{"name twice", "chaincode:\n  externalBuilders:\n    - name: a\n      name: b\n", "line 4: chaincode.externalBuilders entry 1: found name twice"},
-		{"bad indentation in an entry", "chaincode:\n  externalBuilders:\n    - name: a\n     path: /opt/a\n", "not valid YAML, as the peer reads it: line 2: did not find expected '-' indicator"},
+		{"bad indentation in an entry", "chaincode:\n  externalBuilders:\n    - name: a\n     path: /opt/a\n", "line 4: not valid YAML: did not find expected '-' indicator"},
 		{"multi-line flow entry", "chaincode:\n  externalBuilders:\n    - {name: a,\n       path: /opt/a}\n", `line 3: chaincode.externalBuilders entry 1: expected a flow mapping on one line, found "{name: a,"`},
-		{"second entry is not a list item", "chaincode:\n  externalBuilders:\n    - name: a\n    name: b\n", "not valid YAML, as the peer reads it: line 2: did not find expected '-' indicator"},
+		{"second entry is not a list item", "chaincode:\n  externalBuilders:\n    - name: a\n    name: b\n", "line 4: not valid YAML: did not find expected '-' indicator"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
