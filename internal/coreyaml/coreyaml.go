@@ -258,14 +258,14 @@ func InsertFirst(src []byte, b Builder) (Result, error) {
 			return Result{}, err
 		}
 		child = cc.Column - 1
-	case !isNull(cc) || cc.Value != "":
+	case !d.isEmpty(cc):
 		return Result{}, &Error{Line: cc.Line, Field: "chaincode", Msg: fmt.Sprintf("expected a block mapping on the following lines, found %q; %s", d.found(cc), hintEnv)}
 	}
 	switch {
 	case key == nil: // add the key as chaincode's first child
 		return withList(d, b, ccKey.Line, child+unit, pad(child)+"externalBuilders:")
-	case list.Anchor != "" || list.Kind == yaml.AliasNode || list.Style&yaml.TaggedStyle != 0 ||
-		list.Kind != yaml.SequenceNode && (!isNull(list) || list.Line != key.Line && list.Value != ""):
+	case list.Anchor != "" || list.Kind == yaml.AliasNode || list.Style&yaml.TaggedStyle != 0 || list.Kind != yaml.SequenceNode &&
+		!d.isEmpty(list) && !(isNull(list) && list.Value != "" && list.Line == key.Line): // not [...], nothing, ~ or null
 		return Result{}, &Error{Line: list.Line, Field: fieldList, Msg: fmt.Sprintf("expected a list, found %q", d.found(list))}
 	}
 	entries, err := readEntries(d, list)
@@ -326,6 +326,16 @@ func InsertFirst(src []byte, b Builder) (Result, error) {
 
 func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null" && n.Anchor == "" && n.Style&yaml.TaggedStyle == 0
+}
+
+// isEmpty reports whether n is a value written as nothing at all, not even
+// a "!" tag: the parser places such a null right after its key's colon.
+func (d *doc) isEmpty(n *yaml.Node) bool {
+	if !isNull(n) || n.Value != "" || n.Line > len(d.lines) {
+		return false
+	}
+	rest := strings.TrimSpace(d.lines[n.Line-1][d.offset(n):])
+	return rest == "" || rest[0] == '#'
 }
 
 func isBlock(n *yaml.Node, kind yaml.Kind) bool {

@@ -474,6 +474,8 @@ func TestRefusals(t *testing.T) {
 		{"lone CR", "chaincode:\r  externalBuilders: []\n", `line 1: found the line break '\r'; expected LF or CRLF line ends`},
 		{"mis-indented key well below where its block starts", "peer:\n  a:\n    b: 1\n    c: 2\n    e: 4\n   d: 3\nchaincode:\n", "line 6: not valid YAML: did not find expected key"},
 		{"unclosed flow list", "peer:\n  l: [1,\n    2,\n  a:\n    b: 1\n", "not valid YAML: did not find expected ',' or ']'"},
+		{"a bare tag under chaincode", "chaincode:\n !\n", `line 2: chaincode: expected a block mapping on the following lines, found "!"`},
+		{"a bare tag as the list", "chaincode:\n  externalBuilders: !\n  mode: net\n", `line 2: chaincode.externalBuilders: expected a list, found "!"`},
 		{"CR at the very end", "chaincode:\r", `line 1: found the line break '\r'`},
 		{"NEL in a comment", "chaincode: # \u0085externalBuilders: []\n", `line 1: found the line break '\u0085'`},
 		{"explicit key", "? chaincode\n: \n", `line 1: chaincode: found a complex key (? ...); expected "chaincode:"`},
