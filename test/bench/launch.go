@@ -71,12 +71,14 @@ func benchForwarding(run, relay, scratch string) error {
 		name string
 		line int
 	}{{"100-byte lines", 100}, {"200 KiB lines (run cuts them below 64 KiB)", 200 << 10}} {
-		file := filepath.Join(scratch, fmt.Sprintf("lines-%d", c.line))
-		if err := writeLines(file, c.line, forwardBytes); err != nil {
+		// The file lies in BUILD_OUTPUT_DIR, which a confined chaincode may read.
+		name := fmt.Sprintf("forward-%d", c.line)
+		file := filepath.Join(scratch, name, "bld", "lines")
+		bld, meta, err := runDirs(scratch, name, []byte("#!/bin/sh\nexec cat "+file+"\n"))
+		if err != nil {
 			return err
 		}
-		bld, meta, err := runDirs(scratch, fmt.Sprintf("forward-%d", c.line), []byte("#!/bin/sh\nexec cat "+file+"\n"))
-		if err != nil {
+		if err := writeLines(file, c.line, forwardBytes); err != nil {
 			return err
 		}
 		// Floors: any process between the chaincode and the peer adds a
