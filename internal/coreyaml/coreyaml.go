@@ -12,6 +12,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -54,7 +55,7 @@ func (e *Error) Error() string {
 
 const (
 	fieldList = "chaincode.externalBuilders"
-	hintEnv   = "hint: edit the file by hand (README: configuring a peer) or set CORE_CHAINCODE_EXTERNALBUILDERS"
+	hintEnv   = "hint: edit the file by hand (docs/core-yaml.md) or set CORE_CHAINCODE_EXTERNALBUILDERS"
 )
 
 var (
@@ -148,32 +149,24 @@ func (d *doc) found(n *yaml.Node) string {
 // cannot be found (a flow collection or quoted text over several lines
 // makes shorter texts fail too), it returns the parser's line.
 func (d *doc) badLine(err error) (int, string) {
+	parse := func(n int) error { return yaml.Unmarshal([]byte(strings.Join(d.lines[:n], "\n")), new(yaml.Node)) }
 	line, problem := yamlProblem(err)
-	lo, hi := 0, len(d.lines) // the first lo lines parse, the first hi do not
-	for hi-lo > 1 {
-		if mid := (lo + hi) / 2; yaml.Unmarshal([]byte(strings.Join(d.lines[:mid], "\n")), new(yaml.Node)) == nil {
-			lo = mid
-		} else {
-			hi = mid
+	n := sort.Search(len(d.lines), func(n int) bool { return parse(n) != nil })
+	if err := parse(n); err != nil {
+		if _, p := yamlProblem(err); p == problem {
+			line = n
 		}
-	}
-	if _, p := yamlProblem(yaml.Unmarshal([]byte(strings.Join(d.lines[:hi], "\n")), new(yaml.Node))); p == problem {
-		line = hi
 	}
 	return line, problem
 }
 
 // yamlProblem splits the parser's error into its line (0 if none) and text.
-func yamlProblem(err error) (int, string) {
-	if err == nil {
-		return 0, ""
+func yamlProblem(err error) (line int, problem string) {
+	problem = strings.TrimPrefix(err.Error(), "yaml: ")
+	if _, e := fmt.Sscanf(problem, "line %d: ", &line); e == nil {
+		problem = problem[strings.Index(problem, ": ")+2:]
 	}
-	m := strings.TrimPrefix(err.Error(), "yaml: ")
-	var n int
-	if _, e := fmt.Sscanf(m, "line %d: ", &n); e == nil {
-		return n, m[strings.Index(m, ": ")+2:]
-	}
-	return 0, m
+	return line, problem
 }
 
 // checkLines refuses what the parser would read differently from this
