@@ -13,13 +13,14 @@ import (
 	"github.com/extbuilder/extbuilder/internal/cli"
 	"github.com/extbuilder/extbuilder/internal/coreyaml"
 	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/pkg/connection"
 )
 
 // The entry Dockerfile.peer writes, and the default for operators.
 const (
 	defaultBuilderName = "extbuilder"
 	defaultBuilderPath = "/opt/hyperledger/extbuilder"
-	defaultPropagate   = "CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG"
+	defaultPropagate   = connection.ConfigVariable
 	maxCoreYAML        = 4 << 20 // far above any real core.yaml
 )
 

@@ -3,8 +3,8 @@
 package main
 
 import (
-	"github.com/extbuilder/extbuilder/internal/builder"
 	"github.com/extbuilder/extbuilder/internal/cli"
+	"github.com/extbuilder/extbuilder/internal/release"
 )
 
 func main() {
@@ -13,6 +13,5 @@ func main() {
 		Args:    []string{"BUILD_OUTPUT_DIR", "RELEASE_OUTPUT_DIR"},
 		Summary: "Places connection.json and CouchDB indexes from BUILD_OUTPUT_DIR where the peer reads them in RELEASE_OUTPUT_DIR.",
 	}
-	b := &builder.Builder{Warn: p.Warnf}
-	p.Main(func(args []string) error { return b.Release(args[0], args[1]) })
+	p.Main(func(args []string) error { return release.Release(args[0], args[1]) })
 }

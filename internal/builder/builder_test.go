@@ -3,6 +3,7 @@ package builder
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -10,6 +11,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/extbuilder/extbuilder/internal/layout"
+	"github.com/extbuilder/extbuilder/internal/release"
+	"github.com/extbuilder/extbuilder/pkg/connection"
 )
 
 type pkg struct {
@@ -73,7 +78,7 @@ func TestBuildAndReleaseService(t *testing.T) {
 	require.Len(t, p.warnings, 1)
 	assert.Contains(t, p.warnings[0], `tls_required: the string "false" was written as the JSON boolean false`)
 
-	require.NoError(t, p.b.Release(p.bld, p.rel))
+	require.NoError(t, release.Release(p.bld, p.rel))
 	assert.Equal(t, []string{
 		"chaincode drwxr-xr-x",
 		"chaincode/server drwxr-xr-x",
@@ -87,7 +92,7 @@ func TestBuildAndReleaseService(t *testing.T) {
 		"statedb/couchdb/indexes drwxr-xr-x",
 		"statedb/couchdb/indexes/a.json -rw-r--r--",
 	}, tree(t, p.rel))
-	data, err := os.ReadFile(filepath.Join(p.rel, ReleasedConnection))
+	data, err := os.ReadFile(filepath.Join(p.rel, path.Join(layout.ServerDir, connection.File)))
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"address":"peer0org1-cc:9999","dial_timeout":"10s","tls_required":false,"client_auth_required":false}`, string(data))
 }
@@ -135,15 +140,15 @@ func TestReleaseValidatesAgain(t *testing.T) {
 	p := newPkg(t, "ccaas", map[string]string{"connection.json": `{"address":"cc:9999"}`})
 	require.NoError(t, p.b.Build(p.src, p.meta, p.bld))
 	// A build cache edited by hand, or a build folder from another builder.
-	require.NoError(t, os.WriteFile(filepath.Join(p.bld, ConnectionFile), []byte(`{"address":"cc:9999","tls_required":"true"}`), 0o600))
-	err := p.b.Release(p.bld, p.rel)
+	require.NoError(t, os.WriteFile(filepath.Join(p.bld, connection.File), []byte(`{"address":"cc:9999","tls_required":"true"}`), 0o600))
+	err := release.Release(p.bld, p.rel)
 	assert.EqualError(t, err, "BUILD_OUTPUT_DIR/connection.json: root_cert: required when tls_required is true; hint: give the PEM of the CA that signed the chaincode server's TLS certificate, inline or as root_cert_file")
 	assert.Empty(t, tree(t, p.rel))
 }
 
 func TestReleaseRefusesEmptyBuild(t *testing.T) {
 	p := newPkg(t, "ccaas", nil)
-	err := p.b.Release(p.bld, p.rel)
+	err := release.Release(p.bld, p.rel)
 	assert.EqualError(t, err, "BUILD_OUTPUT_DIR: holds neither connection.json nor entrypoint; hint: it must be the output of extbuilder's build")
 }
 
@@ -182,7 +187,7 @@ func TestBuildAndReleaseBinary(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "bin/mycc\n", string(data))
 
-	require.NoError(t, p.b.Release(p.bld, p.rel))
+	require.NoError(t, release.Release(p.bld, p.rel))
 	assert.Equal(t, []string{
 		"statedb drwxr-xr-x",
 		"statedb/couchdb drwxr-xr-x",

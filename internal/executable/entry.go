@@ -8,11 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/extbuilder/extbuilder/internal/layout"
 	"github.com/extbuilder/extbuilder/internal/regfile"
 )
 
 // Entry finds what run starts in buildDir (BUILD_OUTPUT_DIR): the entry
-// point that EntryFile names inside TreeDir, to be started with TreeDir as
+// point that layout.EntryFile names inside layout.TreeDir, to be started with layout.TreeDir as
 // its working directory, so that the chaincode finds its own files by
 // relative paths. A build cached by a version of build that installed only
 // the executable holds BUILD_OUTPUT_DIR/chaincode instead, started in
@@ -22,22 +23,22 @@ import (
 // executable file inside the tree that this machine can run.
 func Entry(buildDir string) (exe, dir, name string, err error) {
 	hint := `build writes it for packages of type "binary"; rebuild the package with this builder (peer lifecycle chaincode install)`
-	data, err := regfile.Read(filepath.Join(buildDir, EntryFile), maxPath+1)
+	data, err := regfile.Read(filepath.Join(buildDir, layout.EntryFile), maxPath+1)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if _, lerr := os.Lstat(filepath.Join(buildDir, File)); lerr == nil {
-			dir, name = buildDir, File // a build of an earlier version
+		if _, lerr := os.Lstat(filepath.Join(buildDir, layout.Executable)); lerr == nil {
+			dir, name = buildDir, layout.Executable // a build of an earlier version
 			break
 		}
-		return "", "", "", &Error{File: EntryFile, Problem: "no such file in BUILD_OUTPUT_DIR", Hint: hint, Err: err}
+		return "", "", "", &Error{File: layout.EntryFile, Problem: "no such file in BUILD_OUTPUT_DIR", Hint: hint, Err: err}
 	case err != nil:
-		return "", "", "", &Error{File: EntryFile, Problem: err.Error(), Hint: hint}
+		return "", "", "", &Error{File: layout.EntryFile, Problem: err.Error(), Hint: hint}
 	default:
 		line, ok := strings.CutSuffix(string(data), "\n")
 		if !ok || strings.Contains(line, "\n") || CheckPath(line) != nil {
-			return "", "", "", &Error{File: EntryFile, Problem: "expected one line naming a file inside " + TreeDir + "/, found something else", Hint: hint}
+			return "", "", "", &Error{File: layout.EntryFile, Problem: "expected one line naming a file inside " + layout.TreeDir + "/, found something else", Hint: hint}
 		}
-		dir, name = filepath.Join(buildDir, TreeDir), filepath.ToSlash(filepath.Clean(line))
+		dir, name = filepath.Join(buildDir, layout.TreeDir), filepath.ToSlash(filepath.Clean(line))
 	}
 	if dir, err = filepath.Abs(dir); err != nil {
 		return "", "", "", err

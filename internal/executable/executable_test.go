@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/extbuilder/extbuilder/internal/layout"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -251,7 +252,7 @@ func TestInstallTreeInstallsEveryFileAndFolder(t *testing.T) {
 			out := t.TempDir()
 			require.NoError(t, InstallTree(src, c.rel, out, nil))
 
-			entry, err := os.ReadFile(filepath.Join(out, EntryFile))
+			entry, err := os.ReadFile(filepath.Join(out, layout.EntryFile))
 			require.NoError(t, err)
 			assert.Equal(t, c.entry+"\n", string(entry))
 			want := map[string]string{
@@ -272,8 +273,8 @@ func TestInstallTreeInstallsEveryFileAndFolder(t *testing.T) {
 			if c.entry == "bin/start" {
 				want["bin/start"] = "-rwxr-xr-x #!/bin/sh\nexec ./lib/server\n" // the entry point is made executable
 			}
-			assert.Equal(t, want, readTree(t, filepath.Join(out, TreeDir)))
-			assertOnly(t, out, EntryFile, TreeDir)
+			assert.Equal(t, want, readTree(t, filepath.Join(out, layout.TreeDir)))
+			assertOnly(t, out, layout.EntryFile, layout.TreeDir)
 		})
 	}
 }

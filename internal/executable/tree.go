@@ -16,17 +16,9 @@ import (
 	"syscall"
 	"unicode"
 
+	"github.com/extbuilder/extbuilder/internal/layout"
 	"github.com/extbuilder/extbuilder/internal/msg"
 	"github.com/extbuilder/extbuilder/internal/regfile"
-)
-
-// A binary package's build in BUILD_OUTPUT_DIR: the package's whole source
-// tree under TreeDir, and EntryFile naming the entry point inside it. The
-// tree gets a folder of its own so that nothing in a package can stand
-// where build's own files go (connection.json, META-INF's indexes).
-const (
-	TreeDir   = "tree"
-	EntryFile = "entrypoint" // one line: the entry point's path relative to TreeDir
 )
 
 // Limits of a binary package's tree, for build and lint alike: far above a
@@ -46,8 +38,8 @@ type Warn func(format string, a ...any)
 const maxForeignWarnings = 5
 
 // InstallTree installs the tree of a binary package: every regular file and
-// folder of sourceDir goes to outDir/TreeDir at the same relative path, and
-// outDir/EntryFile names relPath, the entry point (metadata.json's "path";
+// folder of sourceDir goes to outDir/layout.TreeDir at the same relative path, and
+// outDir/layout.EntryFile names relPath, the entry point (metadata.json's "path";
 // the caller passes "chaincode" when it is empty), which must be a program
 // this machine can run (see CheckEntry). Files keep their owner's execute
 // bit and nobody but the owner may write them; the entry point is made
@@ -58,13 +50,13 @@ func InstallTree(sourceDir, relPath, outDir string, warn Warn) error {
 	if err != nil {
 		return err
 	}
-	w := &walker{entry: name, dest: filepath.Join(outDir, TreeDir), warn: warn}
+	w := &walker{entry: name, dest: filepath.Join(outDir, layout.TreeDir), warn: warn}
 	if err := w.run(sourceDir); err != nil {
 		return err
 	}
-	entry := filepath.Join(outDir, EntryFile)
+	entry := filepath.Join(outDir, layout.EntryFile)
 	if err := os.WriteFile(entry, []byte(name+"\n"), 0o644); err != nil {
-		return cannotWrite(EntryFile, err)
+		return cannotWrite(layout.EntryFile, err)
 	}
 	return nil
 }
@@ -133,10 +125,10 @@ func (w *walker) run(dir string) error {
 	}
 	if w.dest != "" {
 		if err := os.Mkdir(w.dest, 0o755); err != nil {
-			return cannotWrite(TreeDir, err)
+			return cannotWrite(layout.TreeDir, err)
 		}
 		if err := os.Chmod(w.dest, 0o755); err != nil { // not the umask: modes are part of the build
-			return cannotWrite(TreeDir, err)
+			return cannotWrite(layout.TreeDir, err)
 		}
 	}
 	if err := w.copy(root, items); err != nil {
@@ -236,10 +228,10 @@ func (w *walker) folder(root *os.Root, it item) error {
 	if w.dest != "" {
 		p := filepath.Join(w.dest, filepath.FromSlash(it.name))
 		if err := os.Mkdir(p, 0o755); err != nil {
-			return cannotWrite(TreeDir+"/"+show(it.name), err)
+			return cannotWrite(layout.TreeDir+"/"+show(it.name), err)
 		}
 		if err := os.Chmod(p, 0o755); err != nil {
-			return cannotWrite(TreeDir+"/"+show(it.name), err)
+			return cannotWrite(layout.TreeDir+"/"+show(it.name), err)
 		}
 	}
 	if w.visit != nil {
@@ -292,7 +284,7 @@ func (w *walker) file(root *os.Root, it item) error {
 		return nil
 	}
 	mode := Mode(info.Mode().Perm(), name == w.entry)
-	shown := TreeDir + "/" + show(name)
+	shown := layout.TreeDir + "/" + show(name)
 	out, err := os.OpenFile(filepath.Join(w.dest, filepath.FromSlash(name)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return cannotWrite(shown, err)

@@ -11,9 +11,6 @@ import (
 	"github.com/extbuilder/extbuilder/internal/executable"
 )
 
-// ExecutableFile is the name build gives the chaincode in BUILD_OUTPUT_DIR.
-const ExecutableFile = executable.File
-
 // DefaultGrace is how long a stopping chaincode has between the signal run
 // passes on and SIGKILL. The peer kills run 5 s after its SIGTERM; 4 s
 // leaves run the time to kill the chaincode and report why it ended.

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/extbuilder/extbuilder/internal/layout"
 )
 
 // These tests run the supervisor in-process with shell scripts as the
@@ -43,7 +45,7 @@ func newScriptLaunch(t *testing.T, script string, chaincodeJSON []byte) *scriptL
 	build, meta := filepath.Join(root, "bld"), filepath.Join(root, "run")
 	require.NoError(t, os.Mkdir(build, 0o700))
 	require.NoError(t, os.Mkdir(meta, 0o700))
-	require.NoError(t, os.WriteFile(filepath.Join(build, ExecutableFile), []byte(script), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(build, layout.Executable), []byte(script), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(meta, ChaincodeFile), chaincodeJSON, 0o600))
 	out := &output{}
 	marker := filepath.Join(root, "running")
@@ -178,7 +180,7 @@ func TestRunRefusesBeforeStarting(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			l := newScriptLaunch(t, c.script, peerJSON(nil))
-			require.NoError(t, os.Chmod(filepath.Join(l.cfg.BuildDir, ExecutableFile), c.mode))
+			require.NoError(t, os.Chmod(filepath.Join(l.cfg.BuildDir, layout.Executable), c.mode))
 			_, err := Run(l.cfg)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/extbuilder/extbuilder/internal/layout"
 )
 
 // child is a started chaincode, leader of its own process group.
@@ -101,7 +103,7 @@ func (s *supervisor) run() (Exit, error) {
 	c, err := start(cmd)
 	pw.Close() // the chaincode holds the only write end now
 	if err != nil {
-		return Exit{}, &Error{File: ExecutableFile, Problem: "cannot be started: " + startError(err)}
+		return Exit{}, &Error{File: layout.Executable, Problem: "cannot be started: " + startError(err)}
 	}
 
 	copied := make(chan struct{})

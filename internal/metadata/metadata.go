@@ -20,8 +20,8 @@ import (
 // File is the name of the metadata file in METADATA_DIR and in the package.
 const File = "metadata.json"
 
-// maxSize bounds metadata.json: a real one is under a hundred bytes.
-const maxSize = 64 << 10
+// MaxSize bounds metadata.json: a real one is under a hundred bytes.
+const MaxSize = 64 << 10
 
 // Mode is how a chaincode is started.
 type Mode int
@@ -63,10 +63,10 @@ func fail(field, problem string) error {
 	return &Error{File: File, Field: field, Problem: problem}
 }
 
-// Read reads dir/metadata.json: a regular file of at most maxSize bytes,
+// Read reads dir/metadata.json: a regular file of at most MaxSize bytes,
 // read with a handful of system calls (see regfile.Read).
 func Read(dir string) (Metadata, error) {
-	data, err := regfile.Read(filepath.Join(dir, File), maxSize)
+	data, err := regfile.Read(filepath.Join(dir, File), MaxSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return Metadata{}, fail("", "file not found in the metadata folder")
 	}

@@ -99,7 +99,7 @@ func TestClaim(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Service, m.Mode())
 
-	big := make([]byte, maxSize+1)
+	big := make([]byte, MaxSize+1)
 	for i := range big {
 		big[i] = ' '
 	}

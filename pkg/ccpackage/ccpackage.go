@@ -15,24 +15,29 @@ import (
 	"strings"
 	"time"
 
+	"github.com/extbuilder/extbuilder/internal/couchdb"
 	"github.com/extbuilder/extbuilder/internal/executable"
+	"github.com/extbuilder/extbuilder/internal/layout"
+	"github.com/extbuilder/extbuilder/internal/metadata"
+	"github.com/extbuilder/extbuilder/pkg/connection"
 )
 
-// Names inside a package.
+// Names inside a package. Each is defined by the package that reads it;
+// these are the same names, for Go callers.
 const (
-	MetadataFile   = "metadata.json"   // outer archive: the package's metadata
-	CodeFile       = "code.tar.gz"     // outer archive: the source the peer unpacks
-	ConnectionFile = "connection.json" // code.tar.gz: service packages
+	MetadataFile   = metadata.File   // outer archive: the package's metadata
+	CodeFile       = "code.tar.gz"   // outer archive: the source the peer unpacks
+	ConnectionFile = connection.File // code.tar.gz: service packages
 	// IndexesDir is where code.tar.gz keeps CouchDB index definitions, as
 	// internal/couchdb expects them.
-	IndexesDir = "META-INF/statedb/couchdb"
+	IndexesDir = couchdb.BuildDir
 	// DefaultExecutable is the executable of a binary package whose
 	// metadata.json has no path.
-	DefaultExecutable = "chaincode"
+	DefaultExecutable = layout.Executable
 )
 
 // maxMetadataBytes bounds metadata.json, as internal/metadata does.
-const maxMetadataBytes = 64 << 10
+const maxMetadataBytes = metadata.MaxSize
 
 // Limits bound what reading a package may cost.
 type Limits struct {

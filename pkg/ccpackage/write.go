@@ -26,6 +26,7 @@ import (
 	"github.com/extbuilder/extbuilder/internal/msg"
 	"github.com/extbuilder/extbuilder/internal/regfile"
 	"github.com/extbuilder/extbuilder/pkg/connection"
+	"github.com/extbuilder/extbuilder/pkg/connection/template"
 )
 
 // Spec describes a package to write. Paths are the operator's, as given.
@@ -216,7 +217,7 @@ func connectionMembers(spec *Spec) ([]member, bool, error) {
 	}
 	dir := filepath.Dir(file)
 	_, warnings, err := connection.Parse(data, connection.Options{
-		File: file, SourceDir: dir, Templates: connection.CheckTemplates, Now: spec.Now,
+		File: file, SourceDir: dir, Templates: connection.CheckTemplates, Expander: template.Engine{}, Now: spec.Now,
 	})
 	for _, w := range warnings {
 		spec.warn("%s", w)

@@ -17,6 +17,10 @@ import (
 	"github.com/extbuilder/extbuilder/internal/regfile"
 )
 
+// File is connection.json's name: in a package's code.tar.gz and in
+// BUILD_OUTPUT_DIR.
+const File = "connection.json"
+
 // ConfigVariable holds the JSON object that templates are executed against.
 const ConfigVariable = "CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG"
 
@@ -59,6 +63,7 @@ type Options struct {
 	SourceDir string       // folder that *_file references are relative to; empty refuses them
 	Templates TemplateMode // see TemplateMode
 	Config    string       // value of CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG; empty when unset
+	Expander  Expander     // runs templates (template.Engine{}); needed unless Templates is LiteralValues
 	Now       time.Time    // when certificates must be valid; time.Now() when zero
 }
 
@@ -102,7 +107,7 @@ func Parse(data []byte, opts Options) (*Info, []Warning, error) {
 
 func (o Options) fileName() string {
 	if o.File == "" {
-		return "connection.json"
+		return File
 	}
 	return o.File
 }

@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"github.com/extbuilder/extbuilder/pkg/connection/template"
 	"strings"
 	"testing"
 	"time"
@@ -10,14 +11,14 @@ import (
 )
 
 func TestParseMinimalAndFull(t *testing.T) {
-	info, warnings, err := parseDoc(t, encode(t, plainDoc()), Options{})
+	info, warnings, err := parseDoc(t, encode(t, plainDoc()), Options{Expander: template.Engine{}})
 	require.NoError(t, err)
 	assert.Empty(t, warnings)
 	assert.Equal(t, &Info{Address: "mycc.example.com:9999", DialTimeout: DefaultDialTimeout}, info)
 
 	f := pki()
 	doc := with(mtlsDoc(), "domain", "mycc.internal", "dial_timeout", "10s")
-	info, warnings, err = parseDoc(t, encode(t, doc), Options{})
+	info, warnings, err = parseDoc(t, encode(t, doc), Options{Expander: template.Engine{}})
 	require.NoError(t, err)
 	assert.Empty(t, warnings)
 	assert.Equal(t, &Info{
@@ -38,7 +39,7 @@ func TestFieldTypes(t *testing.T) {
 	for _, field := range stringFields {
 		for kind, value := range wrong {
 			t.Run(field+"/"+kind, func(t *testing.T) {
-				_, _, err := parseDoc(t, encode(t, with(plainDoc(), field, value)), Options{SourceDir: t.TempDir()})
+				_, _, err := parseDoc(t, encode(t, with(plainDoc(), field, value)), Options{Expander: template.Engine{}, SourceDir: t.TempDir()})
 				fieldError(t, err, field, "expected a string, found "+kind)
 			})
 		}
@@ -49,7 +50,7 @@ func TestFieldTypes(t *testing.T) {
 				continue
 			}
 			t.Run(field+"/"+kind, func(t *testing.T) {
-				_, _, err := parseDoc(t, encode(t, with(plainDoc(), field, value)), Options{})
+				_, _, err := parseDoc(t, encode(t, with(plainDoc(), field, value)), Options{Expander: template.Engine{}})
 				fieldError(t, err, field, "expected true or false, found "+kind)
 			})
 		}
@@ -59,7 +60,7 @@ func TestFieldTypes(t *testing.T) {
 			continue // TestDialTimeout: numbers and null get their own explanation
 		}
 		t.Run("dial_timeout/"+kind, func(t *testing.T) {
-			_, _, err := parseDoc(t, encode(t, with(plainDoc(), "dial_timeout", value)), Options{})
+			_, _, err := parseDoc(t, encode(t, with(plainDoc(), "dial_timeout", value)), Options{Expander: template.Engine{}})
 			fieldError(t, err, "dial_timeout", `expected a duration string such as "10s", found `+kind)
 		})
 	}
@@ -86,7 +87,7 @@ func TestBooleans(t *testing.T) {
 		for _, c := range cases {
 			t.Run(field+"/"+strings.TrimSpace(jsonText(t, c.value)), func(t *testing.T) {
 				// Both booleans on is valid with mtlsDoc's material; vary one.
-				info, warnings, err := parseDoc(t, encode(t, with(mtlsDoc(), field, c.value)), Options{})
+				info, warnings, err := parseDoc(t, encode(t, with(mtlsDoc(), field, c.value)), Options{Expander: template.Engine{}})
 				if c.refused != "" {
 					fieldError(t, err, field, "expected true or false", c.refused)
 					return
@@ -150,7 +151,7 @@ func TestDialTimeout(t *testing.T) {
 			if c.value != nil {
 				doc = with(doc, "dial_timeout", c.value)
 			}
-			info, _, err := parseDoc(t, encode(t, doc), Options{})
+			info, _, err := parseDoc(t, encode(t, doc), Options{Expander: template.Engine{}})
 			if c.refused != nil {
 				e := fieldError(t, err, "dial_timeout", c.refused...)
 				assert.Less(t, len(e.Error()), 1000, "messages stay short whatever the input")
@@ -177,18 +178,18 @@ func TestUnknownFields(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := parseDoc(t, encode(t, with(mtlsDoc(), c.field, true)), Options{})
+			_, _, err := parseDoc(t, encode(t, with(mtlsDoc(), c.field, true)), Options{Expander: template.Engine{}})
 			e := fieldError(t, err, c.field, "unknown field, which the peer would ignore; expected one of: "+strings.Join(Fields, ", "))
 			assert.Equal(t, c.hint, e.Hint)
 		})
 	}
 	t.Run("odd names stay on one line", func(t *testing.T) {
-		_, _, err := parseDoc(t, []byte(`{"address":"h:1","tls\nrequired":true}`), Options{})
+		_, _, err := parseDoc(t, []byte(`{"address":"h:1","tls\nrequired":true}`), Options{Expander: template.Engine{}})
 		e := fieldError(t, err, "tls\nrequired", "unknown field")
 		assert.Contains(t, e.Error(), `connection.json: "tls\nrequired": unknown field`)
 	})
 	t.Run("PEM as a name is not shown", func(t *testing.T) {
-		_, _, err := parseDoc(t, encode(t, obj("address", "h:1", pki().client.KeyPEM, true)), Options{})
+		_, _, err := parseDoc(t, encode(t, obj("address", "h:1", pki().client.KeyPEM, true)), Options{Expander: template.Engine{}})
 		e := fieldError(t, err, pki().client.KeyPEM, "unknown field")
 		assert.Contains(t, e.Error(), "not shown")
 	})
@@ -207,7 +208,7 @@ func TestDuplicateFields(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := parseDoc(t, []byte(c.doc), Options{})
+			_, _, err := parseDoc(t, []byte(c.doc), Options{Expander: template.Engine{}})
 			e := fieldError(t, err, c.field, "field appears more than once; the peer would silently use the last one")
 			assert.Equal(t, "keep one", e.Hint)
 		})
@@ -223,7 +224,7 @@ func TestFieldNamesIgnoreCase(t *testing.T) {
 	doc := obj("Address", "mycc.example.com:9999", "TLS_Required", true, "CLIENT_AUTH_REQUIRED", true,
 		"Client_Key", f.client.KeyPEM, "client_Cert", f.client.CertPEM, "Root_Cert", f.ca.CertPEM,
 		"Dial_Timeout", "10s", "DOMAIN", "mycc.internal")
-	info, warnings, err := parseDoc(t, encode(t, doc), Options{})
+	info, warnings, err := parseDoc(t, encode(t, doc), Options{Expander: template.Engine{}})
 	require.NoError(t, err)
 	assert.Equal(t, &Info{
 		Address: "mycc.example.com:9999", Domain: "mycc.internal", DialTimeout: 10 * time.Second,
@@ -244,13 +245,13 @@ func TestFieldNamesIgnoreCase(t *testing.T) {
 	t.Run("Unicode folding as the peer folds", func(t *testing.T) {
 		// encoding/json folds names as strings.EqualFold does: the long s
 		// matches s.
-		info, warnings, err := parseDoc(t, []byte(`{"addreſſ":"h:1"}`), Options{})
+		info, warnings, err := parseDoc(t, []byte(`{"addreſſ":"h:1"}`), Options{Expander: template.Engine{}})
 		require.NoError(t, err)
 		assert.Equal(t, "h:1", info.Address)
 		assert.Len(t, warnings, 1)
 	})
 	t.Run("file references too", func(t *testing.T) {
-		info, _, err := parseDoc(t, encode(t, obj("address", "h:1", "tls_required", true, "Root_Cert_File", "tls/ca.pem")), Options{SourceDir: packageDir(t)})
+		info, _, err := parseDoc(t, encode(t, obj("address", "h:1", "tls_required", true, "Root_Cert_File", "tls/ca.pem")), Options{Expander: template.Engine{}, SourceDir: packageDir(t)})
 		require.NoError(t, err)
 		assert.Equal(t, f.ca.CertPEM, info.RootCert)
 	})
@@ -263,7 +264,7 @@ func TestFieldGivenTwiceInTwoSpellings(t *testing.T) {
 		`{"address":"a:1","Address":"b:2"}`,
 		`{"tls_required":true,"address":"a:1","TLS_REQUIRED":false}`,
 	} {
-		_, _, err := parseDoc(t, []byte(doc), Options{})
+		_, _, err := parseDoc(t, []byte(doc), Options{Expander: template.Engine{}})
 		require.Error(t, err, doc)
 		assert.Contains(t, err.Error(), "given twice, as ")
 		assert.Contains(t, err.Error(), "would silently use the last one")
@@ -273,13 +274,13 @@ func TestFieldGivenTwiceInTwoSpellings(t *testing.T) {
 // encoding/json leaves a field it reads as null untouched, so for the
 // peer null is absent, except in dial_timeout (TestDialTimeout).
 func TestNullIsAbsent(t *testing.T) {
-	info, warnings, err := parseDoc(t, []byte(`{"address":"h:1","tls_required":null,"client_auth_required":null,"domain":null,"root_cert":null,"client_key_file":null}`), Options{})
+	info, warnings, err := parseDoc(t, []byte(`{"address":"h:1","tls_required":null,"client_auth_required":null,"domain":null,"root_cert":null,"client_key_file":null}`), Options{Expander: template.Engine{}})
 	require.NoError(t, err)
 	assert.Equal(t, &Info{Address: "h:1", DialTimeout: DefaultDialTimeout}, info)
 	require.Len(t, warnings, 1)
 	assert.Equal(t, "connection.json: null left out, as the peer reads it as absent: tls_required, client_auth_required, domain, root_cert, client_key_file", warnings[0].String())
 
-	_, _, err = parseDoc(t, []byte(`{"address":null}`), Options{})
+	_, _, err = parseDoc(t, []byte(`{"address":null}`), Options{Expander: template.Engine{}})
 	fieldError(t, err, "address", "found null", "chaincode address not provided")
 }
 
@@ -310,23 +311,23 @@ func TestMalformedFile(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := parseDoc(t, []byte(c.doc), Options{})
+			_, _, err := parseDoc(t, []byte(c.doc), Options{Expander: template.Engine{}})
 			e := fieldError(t, err, "", c.want)
 			assert.True(t, strings.HasPrefix(e.Error(), "connection.json: "), e.Error())
 		})
 	}
 	t.Run("trailing whitespace is fine", func(t *testing.T) {
-		_, _, err := parseDoc(t, []byte("{\"address\":\"h:1\"}\n\n  \t"), Options{})
+		_, _, err := parseDoc(t, []byte("{\"address\":\"h:1\"}\n\n  \t"), Options{Expander: template.Engine{}})
 		require.NoError(t, err)
 	})
 	t.Run("File names the file", func(t *testing.T) {
-		_, _, err := parseDoc(t, []byte(`[]`), Options{File: "BUILD_OUTPUT_DIR/connection.json"})
+		_, _, err := parseDoc(t, []byte(`[]`), Options{Expander: template.Engine{}, File: "BUILD_OUTPUT_DIR/connection.json"})
 		assert.Equal(t, "BUILD_OUTPUT_DIR/connection.json: expected a JSON object, found an array", err.Error())
 	})
 }
 
 func TestMissingAddress(t *testing.T) {
-	_, _, err := parseDoc(t, []byte(`{"tls_required": false}`), Options{})
+	_, _, err := parseDoc(t, []byte(`{"tls_required": false}`), Options{Expander: template.Engine{}})
 	e := fieldError(t, err, "address", "required field is missing")
 	assert.Contains(t, e.Hint, "host:port")
 }

@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"github.com/extbuilder/extbuilder/pkg/connection/template"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,7 @@ func TestFileReferences(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(src, "escaped.pem"), []byte(strings.ReplaceAll(f.ca.CertPEM, "\n", `\n`)), 0o600))
 
 	t.Run("all material by file", func(t *testing.T) {
-		info, warnings, err := parseDoc(t, encode(t, byFileDoc()), Options{SourceDir: src})
+		info, warnings, err := parseDoc(t, encode(t, byFileDoc()), Options{Expander: template.Engine{}, SourceDir: src})
 		require.NoError(t, err)
 		assert.Empty(t, warnings)
 		assert.Equal(t, f.ca.CertPEM, info.RootCert)
@@ -57,13 +58,13 @@ func TestFileReferences(t *testing.T) {
 	accepted := []string{"./tls/ca.pem", "tls/../tls/ca.pem", "tls//ca.pem"}
 	for _, path := range accepted {
 		t.Run("accepted "+path, func(t *testing.T) {
-			info, _, err := parseDoc(t, encode(t, with(byFileDoc(), "root_cert_file", path)), Options{SourceDir: src})
+			info, _, err := parseDoc(t, encode(t, with(byFileDoc(), "root_cert_file", path)), Options{Expander: template.Engine{}, SourceDir: src})
 			require.NoError(t, err)
 			assert.Equal(t, f.ca.CertPEM, info.RootCert)
 		})
 	}
 	t.Run("escaped newlines in a file are normalized like inline text", func(t *testing.T) {
-		info, warnings, err := parseDoc(t, encode(t, with(byFileDoc(), "root_cert_file", "escaped.pem")), Options{SourceDir: src})
+		info, warnings, err := parseDoc(t, encode(t, with(byFileDoc(), "root_cert_file", "escaped.pem")), Options{Expander: template.Engine{}, SourceDir: src})
 		require.NoError(t, err)
 		assert.Equal(t, f.ca.CertPEM, info.RootCert)
 		warningFor(t, warnings, "root_cert")
@@ -89,7 +90,7 @@ func TestFileReferences(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := parseDoc(t, encode(t, with(byFileDoc(), c.field, c.path)), Options{SourceDir: src})
+			_, _, err := parseDoc(t, encode(t, with(byFileDoc(), c.field, c.path)), Options{Expander: template.Engine{}, SourceDir: src})
 			field := c.field
 			if c.name == "wrong content still validated" {
 				field = "root_cert"
@@ -100,18 +101,18 @@ func TestFileReferences(t *testing.T) {
 	for inline, file := range pemFiles {
 		t.Run("both "+inline+" and "+file, func(t *testing.T) {
 			doc := with(byFileDoc(), inline, pki().ca.CertPEM)
-			_, _, err := parseDoc(t, encode(t, doc), Options{SourceDir: src})
+			_, _, err := parseDoc(t, encode(t, doc), Options{Expander: template.Engine{}, SourceDir: src})
 			e := fieldError(t, err, inline, "both "+inline+" and "+file+" are set")
 			assert.Equal(t, "keep one of them", e.Hint)
 		})
 	}
 	t.Run("not allowed without a source folder", func(t *testing.T) {
-		_, _, err := parseDoc(t, encode(t, byFileDoc()), Options{})
+		_, _, err := parseDoc(t, encode(t, byFileDoc()), Options{Expander: template.Engine{}})
 		e := fieldError(t, err, "client_key_file", "file references are not allowed here")
 		assert.Contains(t, e.Hint, "inline")
 	})
 	t.Run("file references with TLS off are read and warned about", func(t *testing.T) {
-		info, warnings, err := parseDoc(t, encode(t, with(byFileDoc(), "tls_required", false)), Options{SourceDir: src})
+		info, warnings, err := parseDoc(t, encode(t, with(byFileDoc(), "tls_required", false)), Options{Expander: template.Engine{}, SourceDir: src})
 		require.NoError(t, err)
 		assert.Equal(t, f.ca.CertPEM, info.RootCert)
 		warningFor(t, warnings, "root_cert")
@@ -122,17 +123,17 @@ func TestLoad(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "connection.json")
 	require.NoError(t, os.WriteFile(good, encode(t, plainDoc()), 0o600))
-	info, _, err := Load(good, Options{})
+	info, _, err := Load(good, Options{Expander: template.Engine{}})
 	require.NoError(t, err)
 	assert.Equal(t, "mycc.example.com:9999", info.Address)
 
 	t.Run("missing", func(t *testing.T) {
-		_, _, err := Load(filepath.Join(dir, "nope.json"), Options{})
+		_, _, err := Load(filepath.Join(dir, "nope.json"), Options{Expander: template.Engine{}})
 		e := fieldError(t, err, "", "file not found")
 		assert.Equal(t, "connection.json: file not found", e.Error(), "internal/builder matches this problem text")
 	})
 	t.Run("folder", func(t *testing.T) {
-		_, _, err := Load(dir, Options{File: "SOURCE_DIR/connection.json"})
+		_, _, err := Load(dir, Options{Expander: template.Engine{}, File: "SOURCE_DIR/connection.json"})
 		e := fieldError(t, err, "", "expected a regular file, found a folder")
 		assert.Equal(t, "SOURCE_DIR/connection.json", e.File)
 	})
@@ -140,7 +141,7 @@ func TestLoad(t *testing.T) {
 		big := filepath.Join(dir, "big.json")
 		data := append(encode(t, plainDoc()), make([]byte, MaxSize)...)
 		require.NoError(t, os.WriteFile(big, data, 0o600))
-		_, _, err := Load(big, Options{})
+		_, _, err := Load(big, Options{Expander: template.Engine{}})
 		fieldError(t, err, "", "expected at most 1 MiB, found")
 	})
 	t.Run("exactly MaxSize is fine", func(t *testing.T) {
@@ -148,13 +149,13 @@ func TestLoad(t *testing.T) {
 		data := encode(t, plainDoc())
 		data = append(data, []byte(strings.Repeat(" ", MaxSize-len(data)))...)
 		require.NoError(t, os.WriteFile(exact, data, 0o600))
-		_, _, err := Load(exact, Options{})
+		_, _, err := Load(exact, Options{Expander: template.Engine{}})
 		require.NoError(t, err)
 	})
 	t.Run("errors of the content", func(t *testing.T) {
 		bad := filepath.Join(dir, "bad.json")
 		require.NoError(t, os.WriteFile(bad, []byte(`{"address":"mycc"}`), 0o600))
-		_, _, err := Load(bad, Options{})
+		_, _, err := Load(bad, Options{Expander: template.Engine{}})
 		fieldError(t, err, "address", "expected host:port")
 	})
 }
@@ -164,7 +165,7 @@ func TestLoad(t *testing.T) {
 func TestSpecialFilesAreRefusedNotOpened(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "connection.json"), 0o600))
-	_, _, err := Load(filepath.Join(dir, "connection.json"), Options{})
+	_, _, err := Load(filepath.Join(dir, "connection.json"), Options{Expander: template.Engine{}})
 	require.Error(t, err)
 	assert.Equal(t, "connection.json: expected a regular file, found a named pipe", err.Error())
 
@@ -172,22 +173,22 @@ func TestSpecialFilesAreRefusedNotOpened(t *testing.T) {
 	require.NoError(t, os.WriteFile(outside, []byte(`{"address":"cc:1"}`), 0o600))
 	link := filepath.Join(t.TempDir(), "connection.json")
 	require.NoError(t, os.Symlink(outside, link))
-	_, _, err = Load(link, Options{})
+	_, _, err = Load(link, Options{Expander: template.Engine{}})
 	require.Error(t, err)
 	assert.Equal(t, "connection.json: expected a regular file, found a symbolic link", err.Error())
 
 	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "ca.pem"), 0o600))
-	_, _, err = Parse([]byte(`{"address":"cc:1","tls_required":true,"root_cert_file":"ca.pem"}`), Options{SourceDir: dir})
+	_, _, err = Parse([]byte(`{"address":"cc:1","tls_required":true,"root_cert_file":"ca.pem"}`), Options{Expander: template.Engine{}, SourceDir: dir})
 	require.Error(t, err)
 	assert.Equal(t, `connection.json: root_cert_file: "ca.pem": expected a regular file, found a named pipe`, err.Error())
 }
 
 func TestDomainAndConfigAreChecked(t *testing.T) {
-	_, _, err := Parse([]byte(`{"address":"cc:1","domain":"cc.example.com:443"}`), Options{})
+	_, _, err := Parse([]byte(`{"address":"cc:1","domain":"cc.example.com:443"}`), Options{Expander: template.Engine{}})
 	require.Error(t, err)
 	assert.Equal(t, `connection.json: domain: expected a host name or IP address, found "cc.example.com:443"; hint: give the name in the chaincode server's TLS certificate, without port or scheme`, err.Error())
 
-	_, _, err = Parse([]byte(`{"address":"{{.peer}}-cc:9999"}`), Options{Config: "{\"peer\":\"p\xff\"}"})
+	_, _, err = Parse([]byte(`{"address":"{{.peer}}-cc:9999"}`), Options{Expander: template.Engine{}, Config: "{\"peer\":\"p\xff\"}"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG: expected UTF-8 JSON, found invalid UTF-8 at byte 10")
 }

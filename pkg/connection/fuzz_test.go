@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"github.com/extbuilder/extbuilder/pkg/connection/template"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +29,7 @@ func FuzzParse(f *testing.F) {
 	}
 	config, err := json.Marshal(map[string]any{"peername": "peer0org1", "port": 9999, "tls": "true", "ca": pk.ca.CertPEM})
 	require.NoError(f, err)
-	opts := Options{SourceDir: src, Config: string(config), Now: pk.now}
+	opts := Options{Expander: template.Engine{}, SourceDir: src, Config: string(config), Now: pk.now}
 
 	seed := func(m map[string]any) { f.Add(encode(f, m)) }
 	// Realistic.
@@ -81,7 +82,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		out := info.Marshal()
-		again, _, err := Parse(out, Options{Templates: LiteralValues, Now: pk.now})
+		again, _, err := Parse(out, Options{Expander: template.Engine{}, Templates: LiteralValues, Now: pk.now})
 		if err != nil {
 			t.Fatalf("release refuses what build wrote: %v\n%s", err, out)
 		}
@@ -175,7 +176,7 @@ func checkFuzzMessage(t *testing.T, msg string, secrets []string) {
 // the work build and release each do once per install.
 func BenchmarkParse(b *testing.B) {
 	data := encode(b, with(mtlsDoc(), "domain", "cc.internal", "dial_timeout", "10s"))
-	opts := Options{Now: time.Now()}
+	opts := Options{Expander: template.Engine{}, Now: time.Now()}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {

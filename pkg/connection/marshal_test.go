@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"github.com/extbuilder/extbuilder/pkg/connection/template"
 	"testing"
 	"time"
 
@@ -131,7 +132,7 @@ func TestMarshal(t *testing.T) {
 		assert.Contains(t, string(out), `"domain": "a<b>&c"`)
 	})
 	t.Run("default written out after parse", func(t *testing.T) {
-		info, _, err := parseDoc(t, encode(t, plainDoc()), Options{})
+		info, _, err := parseDoc(t, encode(t, plainDoc()), Options{Expander: template.Engine{}})
 		require.NoError(t, err)
 		assert.Contains(t, string(info.Marshal()), `"dial_timeout": "3s"`)
 	})
@@ -163,7 +164,7 @@ func TestMarshalPeerView(t *testing.T) {
 	}
 	for name, doc := range docs {
 		t.Run(name, func(t *testing.T) {
-			info, _, err := parseDoc(t, encode(t, doc), Options{SourceDir: src, Config: peerConfig})
+			info, _, err := parseDoc(t, encode(t, doc), Options{Expander: template.Engine{}, SourceDir: src, Config: peerConfig})
 			require.NoError(t, err)
 			out := info.Marshal()
 
@@ -171,7 +172,7 @@ func TestMarshalPeerView(t *testing.T) {
 			require.NoError(t, err, "the peer must accept what build writes:\n%s", out)
 			assert.Equal(t, info, seen.info(), "the peer reads the values we validated")
 
-			again, warnings, err := parseDoc(t, out, Options{Templates: LiteralValues})
+			again, warnings, err := parseDoc(t, out, Options{Expander: template.Engine{}, Templates: LiteralValues})
 			require.NoError(t, err)
 			assert.Equal(t, info, again, "release re-reads the same values")
 			assert.Equal(t, out, again.Marshal(), "encoding is stable")

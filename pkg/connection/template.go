@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"text/template"
-	"text/template/parse"
 	"unicode/utf8"
 
 	"github.com/extbuilder/extbuilder/internal/msg"
@@ -41,125 +39,60 @@ func parseConfig(config string, r *report) (map[string]any, error) {
 	return m, nil
 }
 
-// expand runs one string value through text/template, as Fabric's
-// ccaas_builder does, so packages written for it keep working.
+// Expander runs the Go templates in connection.json's string values, as
+// Fabric's ccaas_builder does, so packages written for it keep working.
+// template.Engine (package connection/template) is the implementation;
+// connection does not link text/template itself, so that a program that
+// takes values literally (release) stays small. ExpandTemplates and
+// CheckTemplates use Options.Expander on any value holding "{{".
+type Expander interface {
+	// Expand executes text, the value of the field name, against config
+	// (nil when the variable is unset), its output bounded by max bytes;
+	// with checkOnly it only parses it. templated reports whether text is
+	// more than plain text (a checked template comes back as it is). An
+	// error may say more through the methods NeedsConfig() bool,
+	// TooLong() bool, MissingKey() string or Hint() string.
+	Expand(name, text string, config map[string]any, checkOnly bool, max int) (out string, templated bool, err error)
+}
+
+// expand runs one string value through the Expander.
 func (d *decoder) expand(name, value string) (string, error) {
 	if d.opts.Templates == LiteralValues || !strings.Contains(value, "{{") {
 		return value, nil
 	}
-	t, err := template.New(name).Option("missingkey=error").Parse(value)
-	if err != nil {
-		return "", d.fail(name, "templates use Go text/template syntax, e.g. \"{{.peername}}-cc:9999\"",
-			"malformed template: %s", msg.Safe(strings.TrimPrefix(err.Error(), "template: ")))
+	if d.opts.Expander == nil {
+		return "", d.fail(name, "", "holds a template, which this program cannot expand (connection.Options.Expander is not set)")
 	}
-	if n := unbounded(t.Tree.Root); n != "" {
-		return "", d.fail(name, "use value lookups such as {{.peername}}, with if/with and functions if needed",
-			"template uses %s, which is not allowed: a package must not be able to stall the peer's install", n)
+	checkOnly := d.opts.Templates == CheckTemplates
+	out, templated, err := d.opts.Expander.Expand(name, value, d.config, checkOnly, MaxSize)
+	var (
+		needs   interface{ NeedsConfig() bool }
+		long    interface{ TooLong() bool }
+		missing interface{ MissingKey() string }
+		hinted  interface{ Hint() string }
+	)
+	switch {
+	case err == nil && templated && checkOnly:
+		d.templated[name] = true
+		return value, nil
+	case err == nil:
+		return out, nil
+	case errors.As(err, &needs) && needs.NeedsConfig():
+		return "", d.fail(name, propagateHint, "uses a template but %s is not set", ConfigVariable)
+	case errors.As(err, &long) && long.TooLong():
+		return "", d.fail(name, "", "template output is over %d bytes (1 MiB)", MaxSize)
+	case errors.As(err, &missing) && missing.MissingKey() != "":
+		return "", d.fail(name, propagateHint, "template key %s is not in %s (it has: %s)",
+			msg.Quote(missing.MissingKey()), ConfigVariable, keys(d.config))
+	case errors.As(err, &hinted):
+		return "", d.fail(name, hinted.Hint(), "%s", err.Error())
 	}
-	// Plain text is executed too (comments and trim markers change it), and
-	// needs no variable.
-	if !literal(t) {
-		if d.opts.Templates == CheckTemplates {
-			d.templated[name] = true
-			return value, nil
-		}
-		if d.config == nil {
-			return "", d.fail(name, propagateHint, "uses a template but %s is not set", ConfigVariable)
-		}
-	}
-	var out boundedBuilder
-	if err := t.Execute(&out, d.config); err != nil {
-		if errors.Is(err, errTooLong) {
-			return "", d.fail(name, "", "template output is over %d bytes (1 MiB)", MaxSize)
-		}
-		if key := missingKey(err); key != "" {
-			return "", d.fail(name, propagateHint, "template key %s is not in %s (it has: %s)",
-				msg.Quote(key), ConfigVariable, keys(d.config))
-		}
-		return "", d.fail(name, "", "template failed: %s", msg.Safe(strings.TrimPrefix(err.Error(), "template: ")))
-	}
-	return out.String(), nil
-}
-
-var errTooLong = errors.New("template output too long")
-
-// boundedBuilder stops a template whose output outgrows any real value (a
-// printf width or a range can otherwise make gigabytes from a short line).
-type boundedBuilder struct{ strings.Builder }
-
-func (b *boundedBuilder) Write(p []byte) (int, error) {
-	if b.Len()+len(p) > MaxSize {
-		return 0, errTooLong
-	}
-	return b.Builder.Write(p)
-}
-
-// unbounded names the first construct whose run time the template text does
-// not bound: range loops, and template calls (which can recurse). Everything
-// else runs in time linear in the template's size.
-func unbounded(n parse.Node) string {
-	switch n := n.(type) {
-	case *parse.ListNode:
-		if n == nil {
-			return ""
-		}
-		for _, c := range n.Nodes {
-			if u := unbounded(c); u != "" {
-				return u
-			}
-		}
-	case *parse.IfNode:
-		return firstOf(unbounded(n.List), unbounded(n.ElseList))
-	case *parse.WithNode:
-		return firstOf(unbounded(n.List), unbounded(n.ElseList))
-	case *parse.RangeNode:
-		return "{{range}}"
-	case *parse.TemplateNode:
-		return "{{template}}"
-	}
-	return ""
-}
-
-func firstOf(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+	return "", d.fail(name, "", "%s", err.Error())
 }
 
 const configHint = `set it to a JSON object such as {"peername":"peer0org1"}`
 
 const propagateHint = "set " + ConfigVariable + " on the peer and list it in the builder's propagateEnvironment in core.yaml"
-
-// literal reports whether a parsed template is plain text.
-func literal(t *template.Template) bool {
-	if t.Tree == nil || t.Tree.Root == nil {
-		return true
-	}
-	for _, n := range t.Tree.Root.Nodes {
-		if n.Type() != parse.NodeText {
-			return false
-		}
-	}
-	return true
-}
-
-// missingKey finds the key in text/template's "map has no entry for key"
-// error. By hand, not with a regexp: regexp would add a quarter of a MiB
-// to build and release for this one line.
-func missingKey(err error) string {
-	const marker = `map has no entry for key "`
-	msg := err.Error()
-	i := strings.Index(msg, marker)
-	if i < 0 {
-		return ""
-	}
-	key, _, ok := strings.Cut(msg[i+len(marker):], `"`)
-	if !ok {
-		return ""
-	}
-	return key
-}
 
 // keys lists the variable's top-level keys for a message, quoted and bounded.
 func keys(m map[string]any) string {

@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"github.com/extbuilder/extbuilder/pkg/connection/template"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,7 +56,7 @@ func TestTemplateExpansion(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			info, warnings, err := parseDoc(t, encode(t, c.doc), Options{Config: peerConfig, SourceDir: src})
+			info, warnings, err := parseDoc(t, encode(t, c.doc), Options{Expander: template.Engine{}, Config: peerConfig, SourceDir: src})
 			require.NoError(t, err)
 			c.check(t, info)
 			for _, w := range warnings {
@@ -104,12 +105,12 @@ func TestTemplateErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := parseDoc(t, encode(t, c.doc), Options{Config: c.config})
+			_, _, err := parseDoc(t, encode(t, c.doc), Options{Expander: template.Engine{}, Config: c.config})
 			fieldError(t, err, c.field, c.want...)
 		})
 	}
 	t.Run("unset variable is fine without templates", func(t *testing.T) {
-		_, _, err := parseDoc(t, encode(t, mtlsDoc()), Options{})
+		_, _, err := parseDoc(t, encode(t, mtlsDoc()), Options{Expander: template.Engine{}})
 		require.NoError(t, err)
 	})
 	t.Run("many keys are listed briefly", func(t *testing.T) {
@@ -122,13 +123,13 @@ func TestTemplateErrors(t *testing.T) {
 			b.WriteString(`"key` + strings.Repeat("x", i) + `":1`)
 		}
 		b.WriteString("}")
-		_, _, err := parseDoc(t, encode(t, obj("address", "{{.missing}}:1")), Options{Config: b.String()})
+		_, _, err := parseDoc(t, encode(t, obj("address", "{{.missing}}:1")), Options{Expander: template.Engine{}, Config: b.String()})
 		e := fieldError(t, err, "address", "and 80 more")
 		assert.Less(t, len(e.Error()), 4000)
 	})
 	t.Run("template errors in a key field show no key", func(t *testing.T) {
 		doc := with(mtlsDoc(), "client_key", pki().client.KeyPEM+"{{")
-		_, _, err := parseDoc(t, encode(t, doc), Options{Config: peerConfig})
+		_, _, err := parseDoc(t, encode(t, doc), Options{Expander: template.Engine{}, Config: peerConfig})
 		fieldError(t, err, "client_key", "malformed template")
 	})
 }
@@ -146,7 +147,7 @@ func TestConfigVariableErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := parseDoc(t, encode(t, obj("address", "{{.peername}}:1")), Options{Config: c.config})
+			_, _, err := parseDoc(t, encode(t, obj("address", "{{.peername}}:1")), Options{Expander: template.Engine{}, Config: c.config})
 			e := fieldError(t, err, "", c.want)
 			assert.Equal(t, ConfigVariable, e.File, "the error names the variable, not connection.json")
 			assert.Contains(t, e.Hint, "JSON object")
@@ -158,7 +159,7 @@ func TestConfigVariableErrors(t *testing.T) {
 // still validated.
 func TestCheckTemplates(t *testing.T) {
 	f := pki()
-	opts := Options{Templates: CheckTemplates, SourceDir: t.TempDir()}
+	opts := Options{Expander: template.Engine{}, Templates: CheckTemplates, SourceDir: t.TempDir()}
 	t.Run("templated fields are kept and not validated", func(t *testing.T) {
 		doc := obj("address", "{{.peername}}-cc", "dial_timeout", "{{.timeout}}", "tls_required", "{{.tls}}",
 			"client_auth_required", "{{.auth}}", "root_cert_file", "{{.org}}/ca.pem", "client_key", "{{.key}}",
@@ -170,7 +171,7 @@ func TestCheckTemplates(t *testing.T) {
 		assert.Empty(t, warnings, "unknown booleans are neither true nor false")
 	})
 	t.Run("no variable is needed", func(t *testing.T) {
-		_, _, err := parseDoc(t, encode(t, obj("address", "{{.peername}}:1")), Options{Templates: CheckTemplates, Config: "{broken"})
+		_, _, err := parseDoc(t, encode(t, obj("address", "{{.peername}}:1")), Options{Expander: template.Engine{}, Templates: CheckTemplates, Config: "{broken"})
 		require.NoError(t, err)
 	})
 	cases := []struct {
@@ -205,15 +206,15 @@ func TestCheckTemplates(t *testing.T) {
 // LiteralValues (release): values are taken as written, never expanded again.
 func TestLiteralValues(t *testing.T) {
 	doc := obj("address", "mycc:9999", "root_cert", "{{.peername}}")
-	info, _, err := parseDoc(t, encode(t, doc), Options{Templates: LiteralValues, Config: peerConfig})
+	info, _, err := parseDoc(t, encode(t, doc), Options{Expander: template.Engine{}, Templates: LiteralValues, Config: peerConfig})
 	require.NoError(t, err)
 	assert.Equal(t, "{{.peername}}", info.RootCert)
 
-	_, _, err = parseDoc(t, encode(t, doc), Options{Templates: LiteralValues, Config: "{broken"})
+	_, _, err = parseDoc(t, encode(t, doc), Options{Expander: template.Engine{}, Templates: LiteralValues, Config: "{broken"})
 	require.NoError(t, err, "the variable is not read at release")
 
 	// The same document at build time expands.
-	info, _, err = parseDoc(t, encode(t, doc), Options{Config: peerConfig})
+	info, _, err = parseDoc(t, encode(t, doc), Options{Expander: template.Engine{}, Config: peerConfig})
 	require.NoError(t, err)
 	assert.Equal(t, "peer0org1", info.RootCert)
 }
@@ -225,12 +226,24 @@ func TestTemplatesThatCouldStallAreRefused(t *testing.T) {
 		`{{define "x"}}{{template "x"}}{{template "x"}}{{end}}{{template "x"}}host:1`,
 		`{{block "b" .}}{{end}}host:1`,
 	} {
-		_, _, err := Parse([]byte(`{"address":`+strconv.Quote(tmpl)+`}`), Options{Config: `{"a":[1]}`})
+		_, _, err := Parse([]byte(`{"address":`+strconv.Quote(tmpl)+`}`), Options{Expander: template.Engine{}, Config: `{"a":[1]}`})
 		require.Error(t, err, tmpl)
 		assert.Contains(t, err.Error(), "which is not allowed: a package must not be able to stall the peer's install", tmpl)
 	}
 	info, _, err := Parse([]byte(`{"address":"{{if .tls}}{{.host}}{{else}}plain{{end}}:{{.port}}"}`),
-		Options{Config: `{"tls":true,"host":"cc","port":7052}`})
+		Options{Expander: template.Engine{}, Config: `{"tls":true,"host":"cc","port":7052}`})
 	require.NoError(t, err)
 	assert.Equal(t, "cc:7052", info.Address)
+}
+
+// Without an Expander (release links none), a template is refused with a
+// clear line, and literal values are read as before.
+func TestNoExpander(t *testing.T) {
+	doc := encode(t, obj("address", "{{.peername}}-cc:9999"))
+	_, _, err := Parse(doc, Options{Config: `{"peername":"p"}`})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "connection.json: address: holds a template, which this program cannot expand")
+	info, _, err := Parse(encode(t, obj("address", "cc:9999")), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "cc:9999", info.Address)
 }

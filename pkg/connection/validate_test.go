@@ -2,6 +2,7 @@ package connection
 
 import (
 	"encoding/base64"
+	"github.com/extbuilder/extbuilder/pkg/connection/template"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ func TestAddress(t *testing.T) {
 		"[fe80::1%eth0]:65535", "localhost:09999",
 	} {
 		t.Run("accepted "+addr, func(t *testing.T) {
-			info, _, err := parseDoc(t, encode(t, obj("address", addr)), Options{})
+			info, _, err := parseDoc(t, encode(t, obj("address", addr)), Options{Expander: template.Engine{}})
 			require.NoError(t, err)
 			assert.Equal(t, addr, info.Address)
 		})
@@ -45,7 +46,7 @@ func TestAddress(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := parseDoc(t, encode(t, obj("address", c.addr)), Options{})
+			_, _, err := parseDoc(t, encode(t, obj("address", c.addr)), Options{Expander: template.Engine{}})
 			e := fieldError(t, err, "address", c.want)
 			assert.NotEmpty(t, e.Hint)
 		})
@@ -56,24 +57,24 @@ func TestRootCert(t *testing.T) {
 	f := pki()
 	tlsDoc := obj("address", "mycc:9999", "tls_required", true, "root_cert", f.ca.CertPEM)
 	t.Run("one CA", func(t *testing.T) {
-		info, warnings, err := parseDoc(t, encode(t, tlsDoc), Options{})
+		info, warnings, err := parseDoc(t, encode(t, tlsDoc), Options{Expander: template.Engine{}})
 		require.NoError(t, err)
 		assert.Empty(t, warnings)
 		assert.Equal(t, f.ca.CertPEM, info.RootCert)
 	})
 	t.Run("chain of two", func(t *testing.T) {
 		chain := f.ca.CertPEM + f.otherCA.CertPEM
-		info, _, err := parseDoc(t, encode(t, with(tlsDoc, "root_cert", chain)), Options{})
+		info, _, err := parseDoc(t, encode(t, with(tlsDoc, "root_cert", chain)), Options{Expander: template.Engine{}})
 		require.NoError(t, err)
 		assert.Equal(t, chain, info.RootCert)
 	})
 	t.Run("CRLF line ends", func(t *testing.T) {
-		_, _, err := parseDoc(t, encode(t, with(tlsDoc, "root_cert", strings.ReplaceAll(f.ca.CertPEM, "\n", "\r\n"))), Options{})
+		_, _, err := parseDoc(t, encode(t, with(tlsDoc, "root_cert", strings.ReplaceAll(f.ca.CertPEM, "\n", "\r\n"))), Options{Expander: template.Engine{}})
 		require.NoError(t, err)
 	})
 	t.Run("escaped newlines are normalized with a warning", func(t *testing.T) {
 		escaped := strings.ReplaceAll(f.ca.CertPEM, "\n", `\n`)
-		info, warnings, err := parseDoc(t, encode(t, with(tlsDoc, "root_cert", escaped)), Options{})
+		info, warnings, err := parseDoc(t, encode(t, with(tlsDoc, "root_cert", escaped)), Options{Expander: template.Engine{}})
 		require.NoError(t, err)
 		assert.Equal(t, f.ca.CertPEM, info.RootCert)
 		w := warningFor(t, warnings, "root_cert")
@@ -81,7 +82,7 @@ func TestRootCert(t *testing.T) {
 	})
 	t.Run("expired CA is a warning naming the date", func(t *testing.T) {
 		later := f.ca.Cert.NotAfter.Add(24 * time.Hour)
-		_, warnings, err := parseDoc(t, encode(t, tlsDoc), Options{Now: later})
+		_, warnings, err := parseDoc(t, encode(t, tlsDoc), Options{Expander: template.Engine{}, Now: later})
 		require.NoError(t, err)
 		w := warningFor(t, warnings, "root_cert")
 		assert.Contains(t, w.Problem, `"test-ca" expired on `+f.ca.Cert.NotAfter.UTC().Format(time.RFC3339))
@@ -108,12 +109,12 @@ func TestRootCert(t *testing.T) {
 			if c.value == "" {
 				doc = with(tlsDoc, "root_cert", nil)
 			}
-			_, _, err := parseDoc(t, encode(t, doc), Options{})
+			_, _, err := parseDoc(t, encode(t, doc), Options{Expander: template.Engine{}})
 			fieldError(t, err, "root_cert", c.want...)
 		})
 	}
 	t.Run("empty string counts as missing", func(t *testing.T) {
-		_, _, err := parseDoc(t, encode(t, with(tlsDoc, "root_cert", "")), Options{})
+		_, _, err := parseDoc(t, encode(t, with(tlsDoc, "root_cert", "")), Options{Expander: template.Engine{}})
 		fieldError(t, err, "root_cert", "required when tls_required is true")
 	})
 }
@@ -132,7 +133,7 @@ func TestClientAuth(t *testing.T) {
 	}
 	for _, c := range accepted {
 		t.Run("accepted "+c.name, func(t *testing.T) {
-			info, warnings, err := parseDoc(t, encode(t, with(mtlsDoc(), "client_cert", c.cert, "client_key", c.key)), Options{})
+			info, warnings, err := parseDoc(t, encode(t, with(mtlsDoc(), "client_cert", c.cert, "client_key", c.key)), Options{Expander: template.Engine{}})
 			require.NoError(t, err)
 			assert.Empty(t, warnings)
 			assert.Equal(t, c.key, info.ClientKey)
@@ -172,7 +173,7 @@ func TestClientAuth(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := parseDoc(t, encode(t, with(mtlsDoc(), c.change...)), Options{})
+			_, _, err := parseDoc(t, encode(t, with(mtlsDoc(), c.change...)), Options{Expander: template.Engine{}})
 			e := fieldError(t, err, c.field, c.want...)
 			if c.wantNoKey {
 				assert.NotContains(t, e.Error(), "BEGIN", "no PEM armour in messages")
@@ -181,15 +182,15 @@ func TestClientAuth(t *testing.T) {
 	}
 	t.Run("Options.Now decides validity", func(t *testing.T) {
 		later := f.client.Cert.NotAfter.Add(time.Minute)
-		_, _, err := parseDoc(t, encode(t, mtlsDoc()), Options{Now: later})
+		_, _, err := parseDoc(t, encode(t, mtlsDoc()), Options{Expander: template.Engine{}, Now: later})
 		fieldError(t, err, "client_cert", "expired on "+f.client.Cert.NotAfter.UTC().Format(time.RFC3339))
 		earlier := f.client.Cert.NotBefore.Add(-time.Minute)
-		_, _, err = parseDoc(t, encode(t, mtlsDoc()), Options{Now: earlier})
+		_, _, err = parseDoc(t, encode(t, mtlsDoc()), Options{Expander: template.Engine{}, Now: earlier})
 		fieldError(t, err, "client_cert", "is not valid before")
 	})
 	t.Run("client material unchecked without client auth", func(t *testing.T) {
 		doc := with(mtlsDoc(), "client_auth_required", false, "client_key", "junk")
-		_, _, err := parseDoc(t, encode(t, doc), Options{})
+		_, _, err := parseDoc(t, encode(t, doc), Options{Expander: template.Engine{}})
 		require.NoError(t, err, "the peer does not use the client pair without client_auth_required")
 	})
 }
@@ -221,7 +222,7 @@ func TestWarnings(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, warnings, err := parseDoc(t, encode(t, c.doc), Options{})
+			_, warnings, err := parseDoc(t, encode(t, c.doc), Options{Expander: template.Engine{}})
 			require.NoError(t, err)
 			var fields []string
 			for _, w := range warnings {
@@ -235,7 +236,7 @@ func TestWarnings(t *testing.T) {
 		})
 	}
 	t.Run("warnings come back with errors too", func(t *testing.T) {
-		_, warnings, err := parseDoc(t, encode(t, obj("address", "h:1", "tls_required", "true")), Options{})
+		_, warnings, err := parseDoc(t, encode(t, obj("address", "h:1", "tls_required", "true")), Options{Expander: template.Engine{}})
 		fieldError(t, err, "root_cert", "required")
 		warningFor(t, warnings, "tls_required")
 	})
