@@ -654,7 +654,7 @@ func TestBadInputStartsNothing(t *testing.T) {
 		{name: "broken key", json: with("client_key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
 			want: `run: chaincode.json: client_key: expected an RSA, ECDSA or Ed25519 private key in PKCS#1, PKCS#8 or SEC 1 form, found one that does not parse`, exact: true},
 		{name: "oversized", json: `{"chaincode_id": "` + strings.Repeat("x", 1<<20) + `"}`,
-			want: "run: chaincode.json: expected at most 1 MiB, found 1048596 bytes", exact: true},
+			want: "run: chaincode.json: expected at most 1 MiB, found more", exact: true},
 		{name: "missing executable", json: good(),
 			build: func(t *testing.T, dir string) { require.NoError(t, os.Remove(filepath.Join(dir, "chaincode"))) },
 			want:  `run: entrypoint: no such file in BUILD_OUTPUT_DIR; hint: build writes it for packages of type "binary"`},

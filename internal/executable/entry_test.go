@@ -45,7 +45,7 @@ func TestEntryRefuses(t *testing.T) {
 		{"two lines", "bin/start\nbin/other\n", nil, "entrypoint: expected one line naming a file inside tree/"},
 		{"escaping", "../../etc/passwd\n", nil, "entrypoint: expected one line naming a file inside tree/"},
 		{"absolute", "/bin/sh\n", nil, "entrypoint: expected one line naming a file inside tree/"},
-		{"too long", string(bytes.Repeat([]byte("a"), 5000)) + "\n", nil, "entrypoint: expected at most 4097 bytes, found 5001 bytes"},
+		{"too long", string(bytes.Repeat([]byte("a"), 5000)) + "\n", nil, "entrypoint: expected at most 4097 bytes, found 4.9 KiB"},
 		{"missing file", "bin/gone\n", nil, "bin/gone: no such file in the package"},
 		{"link out of the tree", "bin/link\n", func(t *testing.T, tree string) {
 			require.NoError(t, os.Symlink(filepath.Join(outside, "sh"), filepath.Join(tree, "bin/link")))

@@ -34,7 +34,7 @@ func TestReadAndReadIn(t *testing.T) {
 	defer root.Close()
 	for name, want := range map[string]string{
 		"file":     "",
-		"large":    "expected at most 1000 bytes, found 2000 bytes",
+		"large":    "expected at most 1000 bytes, found 2.0 KiB",
 		"link":     "expected a regular file, found a symbolic link",
 		"link-out": "expected a regular file, found a symbolic link",
 		"pipe":     "expected a regular file, found a named pipe",
@@ -94,7 +94,7 @@ func TestOpenIsBlocking(t *testing.T) {
 	require.Zero(t, errno)
 	assert.Zero(t, fl&syscall.O_NONBLOCK)
 	_, _, err = Open(filepath.Join(dir, "large"), 100)
-	assert.EqualError(t, err, "expected at most 100 bytes, found 2000 bytes")
+	assert.EqualError(t, err, "expected at most 100 bytes, found 2.0 KiB")
 }
 
 func TestOpenInRefusesEscapes(t *testing.T) {

@@ -258,7 +258,7 @@ func TestLintRefusesFilesItCannotRead(t *testing.T) {
 	for file, want := range map[string]string{
 		filepath.Join(dir, "none.tgz"): "none.tgz: file not found",
 		dir:                            "expected a regular file, found a folder",
-		big:                            "expected at most 1 KiB, found 4096 bytes",
+		big:                            "expected at most 1 KiB, found 4.0 KiB",
 	} {
 		_, err := Lint(file, LintOptions{Limits: Limits{PackageBytes: 1024}})
 		if err == nil || !strings.Contains(err.Error(), want) {
