@@ -52,6 +52,8 @@ bench:
 # fuzz runs every fuzz target in the repository, one at a time (go test
 # -fuzz takes one target per package run), FUZZTIME each. New crashers land
 # in the package's testdata/fuzz and are replayed by `make test` from then on.
+# A bare "context deadline exceeded" with no failing input written is a race
+# in Go's fuzzing coordinator at the end of -fuzztime, reported but not failed.
 # FUZZMINIMIZETIME bounds the minimizing of each new interesting input (Go's
 # default is 60s): with inputs carrying PEM text, most of the time went there
 # and pkg/connection's FuzzParse ran about 8 execs/s instead of about 600.
@@ -63,10 +65,15 @@ fuzz:
 	@targets=$$($(GO) test -list '^Fuzz' ./... | awk '/^Fuzz/ { t[n++] = $$1; next } \
 	    /^ok/ { for (i = 0; i < n; i++) print $$2 "," t[i]; n = 0 }') || exit 1; \
 	  [ -n "$$targets" ] || { echo "no fuzz targets found"; exit 1; }; \
+	  log=$$(mktemp); trap 'rm -f "$$log" "$$log.rc"' EXIT; \
 	  failed=; for t in $$targets; do pkg=$${t%,*}; name=$${t#*,}; \
 	    echo "== $$pkg $$name for $(FUZZTIME)"; \
-	    $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) -parallel $(FUZZPARALLEL) -timeout 0 \
-	      || failed="$$failed $$pkg.$$name"; \
+	    { $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) -parallel $(FUZZPARALLEL) -timeout 0; \
+	      echo $$? > "$$log.rc"; } 2>&1 | tee "$$log"; \
+	    if [ "$$(cat "$$log.rc")" = 0 ]; then continue; fi; \
+	    if grep -qx '    context deadline exceeded' "$$log" && ! grep -q 'Failing input written to' "$$log"; then \
+	      echo "fuzz: $$pkg $$name: Go's end-of-fuzztime race (golang/go#75804), no failing input written: not a finding"; \
+	    else failed="$$failed $$pkg.$$name"; fi; \
 	  done; \
 	  if [ -n "$$failed" ]; then echo "fuzz: failures in:$$failed"; exit 1; fi
 

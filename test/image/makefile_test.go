@@ -203,3 +203,25 @@ func TestMakeTestListsSkips(t *testing.T) {
 	assert.Regexp(t, `(?m)^go run \./test/skips -count=1 \./\.\.\.$`, out)
 	assert.NotRegexp(t, `(?m)^go test `, out, "go test runs only through test/skips")
 }
+
+// TestMakeFuzzFailures: `make fuzz` fails on a target that wrote a failing
+// input, and reports without failing Go's end-of-fuzztime race (a bare
+// "context deadline exceeded", nothing written). A stand-in go command
+// plays both.
+func TestMakeFuzzFailures(t *testing.T) {
+	needMake(t)
+	fakeGo := filepath.Join(t.TempDir(), "go")
+	require.NoError(t, os.WriteFile(fakeGo, []byte(`#!/bin/sh
+case "$*" in
+  *-list*) printf 'FuzzRace\nFuzzFound\nok  \tex/a\t0.01s\n' ;;
+  *FuzzRace*) printf -- '--- FAIL: FuzzRace (1.00s)\n    context deadline exceeded\nFAIL\n'; exit 1 ;;
+  *FuzzFound*) printf -- '--- FAIL: FuzzFound (1.00s)\n    Failing input written to testdata/fuzz/FuzzFound/0a1b\nFAIL\n'; exit 1 ;;
+esac
+`), 0o755))
+
+	out, err := runMake(t, "-s", "fuzz", "GO="+fakeGo, "FUZZTIME=1s")
+	require.Error(t, err, out)
+	assert.Contains(t, out, "fuzz: ex/a FuzzRace: Go's end-of-fuzztime race (golang/go#75804), no failing input written: not a finding\n")
+	assert.Contains(t, out, "fuzz: failures in: ex/a.FuzzFound\n")
+	assert.NotContains(t, out, "ex/a.FuzzRace")
+}
