@@ -92,7 +92,17 @@ var installCases = []installCase{
 	// detect read metadata.json with encoding/json: "Type" is type.
 	{name: "metadata-type-any-case", want: peerView{address: "asset-cc:9999", dialTimeout: 10 * time.Second}},
 
+	// What the peer's certificate pool (x509.CertPool.AppendCertsFromPEM in
+	// comm.SecureOptions.TLSConfig) and key pair loading (tls.X509KeyPair in
+	// comm.SecureOptions.ClientCertificate) skip: a block with PEM headers,
+	// text outside blocks, openssl's EC PARAMETERS. Left out, with warnings.
+	{name: "pem-the-peer-skips", want: peerView{address: "localhost:7052", dialTimeout: 5 * time.Second,
+		tls: true, clientAuth: true, serverName: "localhost"}},
+
 	{name: "missing-connection-json", failing: "build"},
+	// The only root certificate has PEM headers: the pool skips it and the
+	// peer fails "error adding root certificate".
+	{name: "root-cert-headers-only", failing: "build"},
 	// Two spellings of type: the peer would read the last ("golang").
 	{name: "metadata-type-twice", failing: "detect", forceBuild: true},
 	// Two spellings of tls_required: the peer would keep the last (false).

@@ -2,6 +2,7 @@ package connection
 
 import (
 	"crypto/x509"
+	"strings"
 	"time"
 
 	"github.com/extbuilder/extbuilder/internal/check"
@@ -49,10 +50,11 @@ func (i *Info) validate(r *report, now time.Time, templated map[string]bool) err
 			return r.fail(fieldRootCert, "give the PEM of the CA that signed the chaincode server's TLS certificate, inline or as root_cert_file",
 				"required when tls_required is true")
 		}
-		certs, err := parseCertificates(r, fieldRootCert, i.RootCert)
-		if err != nil {
-			return err
+		certs, use, f := check.PoolCertificates(i.RootCert)
+		if f != nil {
+			return r.finding(fieldRootCert, f)
 		}
+		i.RootCert = keep(r, fieldRootCert, use, "certificate pool")
 		for _, c := range certs {
 			if now.After(c.NotAfter) {
 				r.warn(fieldRootCert, "", "certificate %s expired on %s", msg.Quote(c.Subject.CommonName), c.NotAfter.UTC().Format(time.RFC3339))
@@ -62,7 +64,16 @@ func (i *Info) validate(r *report, now time.Time, templated map[string]bool) err
 	if !authKnown || !i.ClientAuthRequired {
 		return nil
 	}
-	return validateClientPair(r, i.ClientCert, i.ClientKey, now, skipped(templated, fieldClientCert), skipped(templated, fieldClientKey))
+	return validateClientPair(r, &i.ClientCert, &i.ClientKey, now, skipped(templated, fieldClientCert), skipped(templated, fieldClientKey))
+}
+
+// keep warns about the parts of a PEM field the peer skips and returns the
+// rest, which gives the peer the same certificates and key.
+func keep(r *report, field string, use check.PEMUse, reader string) string {
+	if len(use.Skipped) > 0 {
+		r.warn(field, "", "the peer's %s skips %s; left out", reader, strings.Join(use.Skipped, ", "))
+	}
+	return use.Kept
 }
 
 func skipped(templated map[string]bool, name string) bool {
@@ -76,38 +87,33 @@ func validateAddress(r *report, addr string) error {
 	return nil
 }
 
-// parseCertificates reads one or more PEM CERTIFICATE blocks and nothing else.
-func parseCertificates(r *report, name, text string) ([]*x509.Certificate, error) {
-	certs, f := check.Certificates(text)
-	if f != nil {
-		return nil, r.finding(name, f)
-	}
-	return certs, nil
-}
-
-// validateClientPair checks the peer's client identity: both parts present,
-// parsing, matching, and valid now. A part left as a template is skipped.
-func validateClientPair(r *report, certPEM, keyPEM string, now time.Time, skipCert, skipKey bool) error {
+// validateClientPair checks the peer's client identity as tls.X509KeyPair
+// reads it: both parts present, parsing, matching, and valid now. A part
+// left as a template is skipped. What the peer skips is left out.
+func validateClientPair(r *report, certPEM, keyPEM *string, now time.Time, skipCert, skipKey bool) error {
 	const required = "required when client_auth_required is true"
-	if !skipCert && certPEM == "" {
+	const reader = "key pair loading"
+	if !skipCert && *certPEM == "" {
 		return r.fail(fieldClientCert, "give the peer's client certificate as PEM, inline or as client_cert_file", required)
 	}
-	if !skipKey && keyPEM == "" {
+	if !skipKey && *keyPEM == "" {
 		return r.fail(fieldClientKey, "give the peer's client private key as PEM, inline or as client_key_file", required)
 	}
 	var leaf *x509.Certificate
 	if !skipCert {
-		certs, err := parseCertificates(r, fieldClientCert, certPEM)
-		if err != nil {
-			return err
+		certs, use, f := check.PairCertificates(*certPEM)
+		if f != nil {
+			return r.finding(fieldClientCert, f)
 		}
+		*certPEM = keep(r, fieldClientCert, use, reader)
 		leaf = certs[0]
 	}
 	if !skipKey {
-		key, f := check.PrivateKey(keyPEM)
+		key, use, f := check.PairKey(*keyPEM)
 		if f != nil {
 			return r.finding(fieldClientKey, f)
 		}
+		*keyPEM = keep(r, fieldClientKey, use, reader)
 		if leaf != nil && !check.KeyMatches(key, leaf) {
 			return r.fail(fieldClientKey, "use the key that was issued with client_cert", "does not match the public key of client_cert (%s)", msg.Quote(leaf.Subject.CommonName))
 		}

@@ -1,6 +1,8 @@
 package connection
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"github.com/extbuilder/extbuilder/pkg/connection/template"
 	"strings"
@@ -95,13 +97,16 @@ func TestRootCert(t *testing.T) {
 		{"missing", "", []string{"required when tls_required is true", "root_cert_file"}},
 		{"private key", f.client.KeyPEM, []string{"expected PEM CERTIFICATE blocks, found a private key", "never share it"}},
 		{"EC private key", f.ecKeyPEM, []string{"found a private key"}},
-		{"key after the CA", f.ca.CertPEM + f.client.KeyPEM, []string{"found a private key"}},
 		{"garbage", "hello", []string{"expected a PEM certificate, found no PEM block", "-----BEGIN CERTIFICATE-----"}},
 		{"a path instead of PEM", "/etc/hyperledger/tls/ca.pem", []string{"found no PEM block"}},
-		{"corrupt DER", corrupt, []string{"certificate 1 does not parse"}},
-		{"corrupt second", f.ca.CertPEM + corrupt, []string{"certificate 2 does not parse"}},
-		{"trailing text", f.ca.CertPEM + "see also ca2.pem\n", []string{"found other text after certificate 1"}},
-		{"public key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", []string{`found a "PUBLIC KEY" block`}},
+		// x509.CertPool.AppendCertsFromPEM, which the peer's
+		// comm.SecureOptions.TLSConfig calls, skips a certificate that does
+		// not parse, a block of another type and a block with PEM headers;
+		// with nothing added the peer fails "error adding root certificate".
+		{"corrupt DER", corrupt, []string{"found none: it skips block 1 (a CERTIFICATE that does not parse: ", `fails with "error adding root certificate"`}},
+		{"public key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", []string{`it skips block 1 (a "PUBLIC KEY" block)`}},
+		{"headers", withHeaders(f.ca.CertPEM), []string{"it skips block 1 (a CERTIFICATE with PEM header lines)", "error adding root certificate", "remove the header lines"}},
+		{"headers and a key", withHeaders(f.ca.CertPEM) + f.client.KeyPEM, []string{"block 1 (a CERTIFICATE with PEM header lines), block 2 (a private key, which does not belong here: never share it)"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -113,10 +118,47 @@ func TestRootCert(t *testing.T) {
 			fieldError(t, err, "root_cert", c.want...)
 		})
 	}
+	// What the peer's certificate pool skips beside a certificate it takes
+	// is accepted, left out of the released value, with one warning.
+	skippedCases := []struct{ name, value, warning string }{
+		{"key after the CA", f.ca.CertPEM + f.client.KeyPEM, "block 2 (a private key, which does not belong here: never share it)"},
+		{"corrupt second", f.ca.CertPEM + corrupt, "block 2 (a CERTIFICATE that does not parse: "},
+		{"headers on the second", f.ca.CertPEM + withHeaders(f.otherCA.CertPEM), "block 2 (a CERTIFICATE with PEM header lines)"},
+		{"trailing text", f.ca.CertPEM + "see also ca2.pem\n", "text outside the PEM blocks"},
+		{"openssl x509 -text output", "Certificate:\n    Data:\n        Version: 3 (0x2)\n" + f.ca.CertPEM, "text outside the PEM blocks"},
+		{"truncated second block", f.ca.CertPEM + f.otherCA.CertPEM[:100], "a PEM block that does not decode"},
+	}
+	for _, c := range skippedCases {
+		t.Run("skipped: "+c.name, func(t *testing.T) {
+			info, warnings, err := parseDoc(t, encode(t, with(tlsDoc, "root_cert", c.value)), Options{})
+			require.NoError(t, err)
+			assert.Equal(t, f.ca.CertPEM, info.RootCert, "only what the peer's pool takes is released")
+			require.Len(t, warnings, 1)
+			w := warningFor(t, warnings, "root_cert")
+			assert.Contains(t, w.Problem, "the peer's certificate pool skips "+c.warning)
+			assert.Contains(t, w.Problem, "; left out")
+			pool := x509.NewCertPool()
+			require.True(t, pool.AppendCertsFromPEM([]byte(c.value)), "the peer takes the value as written")
+			assert.True(t, pool.Equal(poolOf(t, info.RootCert)), "the peer's pool is the same from the released value")
+		})
+	}
 	t.Run("empty string counts as missing", func(t *testing.T) {
 		_, _, err := parseDoc(t, encode(t, with(tlsDoc, "root_cert", "")), Options{Expander: template.Engine{}})
 		fieldError(t, err, "root_cert", "required when tls_required is true")
 	})
+}
+
+// withHeaders adds a PEM header line to the first block of text.
+func withHeaders(text string) string {
+	first, rest, _ := strings.Cut(text, "\n")
+	return first + "\nComment: issued by ops\n\n" + rest
+}
+
+func poolOf(t *testing.T, text string) *x509.CertPool {
+	t.Helper()
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM([]byte(text)))
+	return pool
 }
 
 func TestClientAuth(t *testing.T) {
@@ -124,12 +166,10 @@ func TestClientAuth(t *testing.T) {
 	accepted := []struct{ name, cert, key string }{
 		{"EC key in PKCS#8", f.client.CertPEM, f.client.KeyPEM},
 		{"EC key in SEC 1", f.client.CertPEM, f.ecKeyPEM},
-		{"openssl ecparam output", f.client.CertPEM, "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n" + f.ecKeyPEM},
 		{"RSA key in PKCS#1", f.rsaCertPEM, f.rsaPKCS1PEM},
 		{"RSA key in PKCS#8", f.rsaCertPEM, f.rsaPKCS8PEM},
 		{"Ed25519 key", f.edCertPEM, f.edPKCS8PEM},
 		{"certificate with its chain", f.client.CertPEM + f.ca.CertPEM, f.client.KeyPEM},
-		{"key followed by its certificate", f.client.CertPEM, f.client.KeyPEM + f.client.CertPEM},
 	}
 	for _, c := range accepted {
 		t.Run("accepted "+c.name, func(t *testing.T) {
@@ -140,6 +180,49 @@ func TestClientAuth(t *testing.T) {
 			assert.Equal(t, c.cert, info.ClientCert)
 		})
 	}
+	// tls.X509KeyPair, which the peer's comm.SecureOptions.ClientCertificate
+	// calls, takes every CERTIFICATE block (headers or not) and the first
+	// PRIVATE KEY block, and skips everything else: accepted, left out of
+	// the released value, with one warning.
+	ecParams := "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"
+	skippedCases := []struct {
+		name, cert, key   string
+		field, warning    string
+		wantCert, wantKey string
+	}{
+		{"openssl ecparam output", f.client.CertPEM, ecParams + f.ecKeyPEM, "client_key", `block 1 (a "EC PARAMETERS" block before the key)`, f.client.CertPEM, f.ecKeyPEM},
+		{"key followed by its certificate", f.client.CertPEM, f.client.KeyPEM + f.client.CertPEM, "client_key", `block 2 (a "CERTIFICATE" block after the key)`, f.client.CertPEM, f.client.KeyPEM},
+		{"two keys", f.client.CertPEM, f.client.KeyPEM + f.stranger.KeyPEM, "client_key", "block 2 (a second private key)", f.client.CertPEM, f.client.KeyPEM},
+		{"text after the key", f.client.CertPEM, f.client.KeyPEM + "# peer0\n", "client_key", "text outside the PEM blocks", f.client.CertPEM, f.client.KeyPEM},
+		{"certificate and key in one file", f.client.CertPEM + f.client.KeyPEM, f.client.KeyPEM, "client_cert", "block 2 (a private key, which belongs in client_key)", f.client.CertPEM, f.client.KeyPEM},
+		{"Bag Attributes from openssl pkcs12", "Bag Attributes\n    friendlyName: peer0\n" + f.client.CertPEM, f.client.KeyPEM, "client_cert", "text outside the PEM blocks", f.client.CertPEM, f.client.KeyPEM},
+	}
+	for _, c := range skippedCases {
+		t.Run("skipped: "+c.name, func(t *testing.T) {
+			info, warnings, err := parseDoc(t, encode(t, with(mtlsDoc(), "client_cert", c.cert, "client_key", c.key)), Options{})
+			require.NoError(t, err)
+			require.Len(t, warnings, 1)
+			w := warningFor(t, warnings, c.field)
+			assert.Contains(t, w.Problem, "the peer's key pair loading skips "+c.warning+"; left out")
+			assert.Equal(t, c.wantCert, info.ClientCert)
+			assert.Equal(t, c.wantKey, info.ClientKey)
+			asWritten, err := tls.X509KeyPair([]byte(c.cert), []byte(c.key))
+			require.NoError(t, err, "the peer takes the pair as written")
+			released, err := tls.X509KeyPair([]byte(info.ClientCert), []byte(info.ClientKey))
+			require.NoError(t, err)
+			assert.Equal(t, asWritten.Certificate, released.Certificate)
+			assert.Equal(t, asWritten.PrivateKey, released.PrivateKey)
+		})
+	}
+	t.Run("headers on the client certificate are kept, as the peer uses it", func(t *testing.T) {
+		cert := withHeaders(f.client.CertPEM)
+		info, warnings, err := parseDoc(t, encode(t, with(mtlsDoc(), "client_cert", cert)), Options{})
+		require.NoError(t, err)
+		assert.Empty(t, warnings)
+		assert.Equal(t, cert, info.ClientCert)
+		_, err = tls.X509KeyPair([]byte(cert), []byte(f.client.KeyPEM))
+		require.NoError(t, err)
+	})
 	encrypted := "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n"
 	legacyEncrypted := "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00000000000000000000000000000000\n\nAAAA\n-----END EC PRIVATE KEY-----\n"
 	corruptKey := "-----BEGIN PRIVATE KEY-----\n" + base64.StdEncoding.EncodeToString([]byte("definitely not a key")) + "\n-----END PRIVATE KEY-----\n"
@@ -165,8 +248,10 @@ func TestClientAuth(t *testing.T) {
 		{"certificate in the key field", []any{"client_key", f.client.CertPEM}, "client_key", []string{"expected a PEM private key, found only a certificate", "client_cert"}, false},
 		{"garbage key", []any{"client_key", "secret"}, "client_key", []string{"found no PEM block"}, false},
 		{"corrupt key", []any{"client_key", corruptKey}, "client_key", []string{"found one that does not parse"}, true},
-		{"two keys", []any{"client_key", f.client.KeyPEM + f.stranger.KeyPEM}, "client_key", []string{"found more than one"}, true},
-		{"text after the key", []any{"client_key", f.client.KeyPEM + "# peer0\n"}, "client_key", []string{"other text after the private key"}, true},
+		// tls.X509KeyPair uses the first private key: the second does not rescue it.
+		{"wrong key first", []any{"client_key", f.stranger.KeyPEM + f.client.KeyPEM}, "client_key", []string{"does not match"}, true},
+		{"certificate field holds only a public key", []any{"client_cert", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}, "client_cert",
+			[]string{`found only a "PUBLIC KEY" block`}, false},
 		{"encrypted PKCS#8", []any{"client_key", encrypted}, "client_key", []string{"found an encrypted one", "decrypt"}, false},
 		{"encrypted legacy PEM", []any{"client_key", legacyEncrypted}, "client_key", []string{"found an encrypted one"}, false},
 		{"garbage certificate", []any{"client_cert", "cert"}, "client_cert", []string{"found no PEM block"}, false},

@@ -230,6 +230,11 @@ func corpusCases() []corpusCase {
 			src: withConn(mtls("client_key", pki.Client.CertPEM)), want: []string{"connection.json", "client_key"}},
 		{name: "connection-root-cert-public-key", why: "root_cert holds a PUBLIC KEY block", program: "build",
 			src: withConn(mtls("root_cert", publicKeyPEM())), want: []string{"connection.json", "root_cert"}},
+		// x509.CertPool.AppendCertsFromPEM skips a block with PEM headers: the
+		// peer would fail "error adding root certificate" at the first dial.
+		{name: "connection-root-cert-headers", why: "root_cert's only certificate carries PEM header lines", program: "build",
+			src:  withConn(mtls("root_cert", strings.Replace(pki.ServerCA.CertPEM, "-----\n", "-----\nProc-Type: 4,ENCRYPTED\n\n", 1))),
+			want: []string{"connection.json", "root_cert", "header lines", "error adding root certificate"}},
 		{name: "connection-client-chain-wrong-order", why: "client_cert is a chain with the CA first, so the key matches the second certificate", program: "build",
 			src:  withConn(mtls("client_cert", pki.ClientCA.CertPEM+pki.Client.CertPEM)),
 			want: []string{"connection.json", "client_"}},
