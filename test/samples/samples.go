@@ -42,6 +42,13 @@ var (
 // ("not a certificate" in base64).
 const corruptCertificate = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
 
+// headerCertificate is a CERTIFICATE block with a PEM header line, which
+// the peer's certificate pool skips (its body is corruptCertificate's).
+const headerCertificate = "-----BEGIN CERTIFICATE-----\nComment: retired CA, kept for reference\n\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
+
+// ecParameters is what openssl ecparam writes before a P-256 key.
+const ecParameters = "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"
+
 // NewPKI generates the material for one package.
 func NewPKI() *PKI {
 	clientCA := testpki.NewCA("peer client CA")
@@ -64,6 +71,8 @@ func (p *PKI) Values() map[string]string {
 		"expired_client_key":  p.Expired.KeyPEM,
 		"other_client_key":    p.Other.KeyPEM,
 		"corrupt_root_cert":   corruptCertificate,
+		"header_root_cert":    headerCertificate,
+		"ec_parameters":       ecParameters,
 	}
 }
 
@@ -79,6 +88,8 @@ func (p *PKI) labels() map[string]string {
 		p.Other.CertPEM:    "other-client",
 		p.Other.KeyPEM:     "other-client",
 		corruptCertificate: "corrupt",
+		headerCertificate:  "with-headers",
+		ecParameters:       "ec-parameters",
 	}
 }
 
