@@ -99,7 +99,17 @@ var installCases = []installCase{
 	{name: "pem-the-peer-skips", want: peerView{address: "localhost:7052", dialTimeout: 5 * time.Second,
 		tls: true, clientAuth: true, serverName: "localhost"}},
 
+	// comm.ClientConfig.Dial hands the address to grpc.DialContext: a
+	// dns:/// target goes to gRPC's DNS resolver (the TLS name is its host),
+	// passthrough:/// is what DialContext does with host:port anyway, and
+	// Go's dialer resolves a port name.
+	{name: "address-dns-scheme", want: peerView{address: "dns:///localhost:9443", dialTimeout: 5 * time.Second,
+		tls: true, serverName: "localhost"}},
+	{name: "address-port-name", want: peerView{address: "asset-cc.org1.example.com:443", dialTimeout: 5 * time.Second}},
+
 	{name: "missing-connection-json", failing: "build"},
+	// gRPC's unix resolver would dial a socket on the peer's own host.
+	{name: "address-unix-socket", failing: "build"},
 	// The only root certificate has PEM headers: the pool skips it and the
 	// peer fails "error adding root certificate".
 	{name: "root-cert-headers-only", failing: "build"},

@@ -55,7 +55,8 @@ func Address(addr string) *Finding {
 		f.Hint = hint
 		return f
 	}
-	// Digits only: Atoi alone takes "+80", which the dialer does not.
+	// Digits only: Atoi alone takes "+80". (connection.json's DialTarget
+	// resolves a sign or a service name first, as Go's dialer does.)
 	n, err := strconv.Atoi(port)
 	if err != nil || strings.Trim(port, "0123456789") != "" || n < 1 || n > 65535 {
 		return finding(hint, "expected a port from 1 to 65535, found %s", msg.Quote(port))

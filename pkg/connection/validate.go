@@ -13,7 +13,7 @@ import (
 // as templates (CheckTemplates) are skipped: their values are not known yet.
 func (i *Info) validate(r *report, now time.Time, templated map[string]bool) error {
 	if !templated[fieldAddress] {
-		if err := validateAddress(r, i.Address); err != nil {
+		if err := validateAddress(r, &i.Address); err != nil {
 			return err
 		}
 	}
@@ -80,9 +80,17 @@ func skipped(templated map[string]bool, name string) bool {
 	return templated[name] || templated[pemFiles[name]]
 }
 
-func validateAddress(r *report, addr string) error {
-	if f := check.Address(addr); f != nil {
+// validateAddress checks the address as the peer's gRPC dials it, and
+// writes forms it dials the same way (a port name, passthrough:///) as
+// plain host:port.
+func validateAddress(r *report, addr *string) error {
+	canonical, note, f := check.DialTarget(*addr)
+	if f != nil {
 		return r.finding(fieldAddress, f)
+	}
+	if canonical != *addr {
+		r.warn(fieldAddress, "", "%s; written as %s", note, msg.Quote(canonical))
+		*addr = canonical
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 func TestAddress(t *testing.T) {
@@ -24,14 +26,51 @@ func TestAddress(t *testing.T) {
 			assert.Equal(t, addr, info.Address)
 		})
 	}
+	// Forms the peer's gRPC dials as intended, written as it dials them.
+	normalized := []struct{ addr, want, warning string }{
+		{"dns:///mycc:9999", "dns:///mycc:9999", ""},
+		{"dns:///[::1]:9999", "dns:///[::1]:9999", ""},
+		{"DNS:///mycc:9999", "dns:///mycc:9999", "written in the form dns:///host:port"},
+		{"dns:mycc:9999", "dns:///mycc:9999", "written in the form dns:///host:port"},
+		{"passthrough:///mycc:9999", "mycc:9999", "passthrough:/// is how the peer dials host:port anyway"},
+		// Go's dialer resolves a port name; https is 443 in Go's own table.
+		{"mycc:https", "mycc:443", `the port "https" is port 443 to the peer`},
+		{"dns:///mycc:https", "dns:///mycc:443", `the port "https" is port 443 to the peer`},
+		{"mycc:+80", "mycc:80", `the port "+80" is port 80 to the peer`},
+	}
+	for _, c := range normalized {
+		t.Run("accepted "+c.addr, func(t *testing.T) {
+			info, warnings, err := parseDoc(t, encode(t, obj("address", c.addr)), Options{})
+			require.NoError(t, err)
+			assert.Equal(t, c.want, info.Address)
+			if c.warning == "" {
+				assert.Empty(t, warnings)
+				return
+			}
+			require.Len(t, warnings, 1)
+			w := warningFor(t, warnings, "address")
+			assert.Equal(t, c.warning+"; written as "+msg.Quote(c.want), w.Problem)
+		})
+	}
 	cases := []struct{ name, addr, want string }{
 		{"empty", "", "expected host:port, found an empty string"},
 		{"no port", "mycc", `expected host:port, found "mycc"`},
 		{"IPv6 without port", "[::1]", `expected host:port, found "[::1]"`},
 		{"bare IPv6", "::1:7052", `expected host:port, found "::1:7052"`},
 		{"empty host", ":9999", `expected a host before the port, found ":9999"`},
-		{"scheme", "grpc://mycc:9999", `found a URL "grpc://mycc:9999"`},
-		{"https scheme", "https://mycc:9999/", "found a URL"},
+		// grpc.DialContext (comm.ClientConfig.Dial) has no resolver for
+		// these schemes and dials the whole text as host:port.
+		{"scheme", "grpc://mycc:9999", `found the URL "grpc://mycc:9999": the peer's gRPC has no resolver for "grpc"`},
+		{"https scheme", "https://mycc:9999/", "found the URL"},
+		// gRPC's unix resolver would dial a socket on the peer's host.
+		{"unix socket", "unix:///var/run/docker.sock", "as a Unix socket on the peer's own file system"},
+		{"abstract socket", "unix-abstract:cc", "as a Unix socket"},
+		// gRPC's DNS resolver: an authority is the DNS server to ask; no
+		// port means 443 (parseTarget in internal/resolver/dns).
+		{"DNS server named", "dns://8.8.8.8/mycc:9999", `whose authority "8.8.8.8" the peer's gRPC would use as its DNS server`},
+		{"DNS without port", "dns:///mycc", "without a port: gRPC's DNS resolver would dial port 443"},
+		{"host named like a scheme", "dns:9999", `which the peer's gRPC reads as its dns resolver and the target "9999"`},
+		{"DNS target checked", "dns:///my cc:9999", `found "my cc"`},
 		{"path after port", "mycc:9999/chaincode", `expected a port from 1 to 65535, found "9999/chaincode"`},
 		{"path in host", "mycc/cc:9999", `expected a host name or IP address, found "mycc/cc"`},
 		{"space in host", "my cc:9999", `found "my cc"`},
@@ -40,8 +79,7 @@ func TestAddress(t *testing.T) {
 		{"port 0", "mycc:0", `from 1 to 65535, found "0"`},
 		{"port 65536", "mycc:65536", `found "65536"`},
 		{"negative port", "mycc:-1", `found "-1"`},
-		{"signed port", "mycc:+80", `found "+80"`},
-		{"named port", "mycc:grpc", `found "grpc"`},
+		{"unknown port name", "mycc:no-such-service", `expected a port number, found "no-such-service", which names no TCP service here`},
 		{"empty port", "mycc:", `found ""`},
 		{"huge port", "mycc:99999999999999999999", "from 1 to 65535"},
 		{"PEM pasted in the wrong field", pki().client.KeyPEM, "PEM text"},

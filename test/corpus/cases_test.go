@@ -218,6 +218,11 @@ func corpusCases() []corpusCase {
 			src: withConn(`{"address":"corpus-cc:9999","dial_timeout":null}`), want: []string{"connection.json", "dial_timeout", "null"}},
 		{name: "connection-dial-timeout-negative", why: "dial_timeout is negative: the peer would give up at once", program: "build",
 			src: withConn(`{"address":"corpus-cc:9999","dial_timeout":"-5s"}`), want: []string{"connection.json", "dial_timeout"}},
+		// grpc.DialContext (comm.ClientConfig.Dial) resolves these schemes.
+		{name: "connection-address-unix-socket", why: "address makes the peer's gRPC dial the Docker socket on its own host", program: "build",
+			src: withConn(`{"address":"unix:///var/run/docker.sock"}`), want: []string{"connection.json", "address", "Unix socket"}},
+		{name: "connection-address-dns-server", why: "address names the DNS server the peer's gRPC would ask", program: "build",
+			src: withConn(`{"address":"dns://203.0.113.7:53/corpus-cc:9999"}`), want: []string{"connection.json", "address", "DNS server"}},
 		{name: "connection-is-a-folder", why: "connection.json is a folder", program: "build",
 			src: []file{{name: "connection.json/x", body: "{}"}}, want: []string{"connection.json"}},
 

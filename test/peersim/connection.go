@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -121,11 +122,17 @@ func DecodeConnection(data []byte) (*ServerInfo, error) {
 	return info, nil
 }
 
-// Host is the host part of Address.
+// Host is the host part of Address, as gRPC takes it for the TLS server
+// name: the endpoint of a dns:/// or passthrough:/// target (grpc.DialContext
+// dials any other address through passthrough:///), without its port.
 func (s *ServerInfo) Host() string {
-	host, _, err := net.SplitHostPort(s.Address)
+	authority := s.Address
+	if u, err := url.Parse(s.Address); err == nil && (u.Scheme == "dns" || u.Scheme == "passthrough") {
+		authority = strings.TrimPrefix(u.Path, "/")
+	}
+	host, _, err := net.SplitHostPort(authority)
 	if err != nil {
-		return s.Address
+		return authority
 	}
 	return host
 }
