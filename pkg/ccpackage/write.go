@@ -228,25 +228,37 @@ func connectionMembers(spec *Spec) ([]member, bool, error) {
 	members := []member{{name: ConnectionFile, mode: 0o644, data: data, size: int64(len(data))}}
 	// Parse has checked every *_file reference: a local path to a readable
 	// PEM file of at most connection.MaxSize bytes. Pack each one where the
-	// builder will look for it, relative to connection.json.
-	for _, field := range connection.Fields {
-		ref := gjson.GetBytes(data, field)
-		if !strings.HasSuffix(field, "_file") || !ref.Exists() {
-			continue
+	// builder will look for it, relative to connection.json. Names match as
+	// Parse (and the peer) match them, ignoring case; null is absent.
+	private := false
+	var refErr error
+	gjson.ParseBytes(data).ForEach(func(k, ref gjson.Result) bool {
+		field := connection.FieldName(k.Str)
+		if ref.Type == gjson.Null {
+			return true
+		}
+		private = private || field == "client_key" || field == "client_key_file"
+		if !strings.HasSuffix(field, "_file") {
+			return true
 		}
 		if strings.Contains(ref.Str, "{{") {
-			return nil, false, &connection.Error{File: file, Field: field,
+			refErr = &connection.Error{File: file, Field: field,
 				Problem: "a template cannot name a file to pack, found " + msg.Quote(ref.Str),
 				Hint:    "name one file relative to connection.json's folder, or put the PEM text inline"}
+			return false
 		}
 		rel := path.Clean(filepath.ToSlash(ref.Str))
 		body, err := readRegular(filepath.Join(dir, filepath.FromSlash(rel)), dir, connection.MaxSize)
 		if err != nil {
-			return nil, false, fmt.Errorf("%s: %s: %w", file, field, err)
+			refErr = fmt.Errorf("%s: %s: %w", file, field, err)
+			return false
 		}
 		members = append(members, member{name: rel, mode: 0o644, data: body, size: int64(len(body))})
+		return true
+	})
+	if refErr != nil {
+		return nil, false, refErr
 	}
-	private := gjson.GetBytes(data, "client_key").Exists() || gjson.GetBytes(data, "client_key_file").Exists()
 	return members, private, nil
 }
 

@@ -370,3 +370,36 @@ func plainConnection(t *testing.T, dir string) string {
 	writeFile(t, p, []byte(`{"address": "cc.example.com:9999"}`), 0o644)
 	return p
 }
+
+// The builder reads connection.json field names ignoring case, as the peer
+// does (pkg/connection), so packaging finds "Root_Cert_File" too and packs
+// the file it names; a null reference is absent.
+func TestWritePacksFileReferencesInAnyCase(t *testing.T) {
+	dir := t.TempDir()
+	conn := tlsConnection(t, dir)
+	data, err := os.ReadFile(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.Replace(data, []byte(`"root_cert_file"`), []byte(`"Root_Cert_File"`), 1)
+	data = bytes.Replace(data, []byte(`"client_key_file"`), []byte(`"CLIENT_KEY_FILE"`), 1)
+	data = bytes.Replace(data, []byte(`"dial_timeout": "10s",`), []byte(`"dial_timeout": "10s", "domain": null,`), 1)
+	writeFile(t, conn, data, 0o644)
+	out := filepath.Join(dir, "x.tgz")
+	if _, err := WriteFile(out, Spec{Type: "ccaas", Label: "x", Connection: conn}); err != nil {
+		t.Fatal(err)
+	}
+	pkg, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := readArchive(t, readArchive(t, pkg).bodies[CodeFile])
+	for _, name := range []string{"tls/ca.pem", "tls/client.key", "tls/client.pem"} {
+		if code.bodies[name] == nil {
+			t.Errorf("code.tar.gz lacks %s, which connection.json names", name)
+		}
+	}
+	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("a package carrying CLIENT_KEY_FILE was not written 0600: %v %v", st, err)
+	}
+}

@@ -116,9 +116,12 @@ func (d *decoder) decode(fields []field) (*Info, error) {
 	return info, nil
 }
 
-// canonical is the field name matches, as the peer's encoding/json matches
-// it: exactly, or else ignoring case (Unicode simple folding, so "ADDRESS"
-// and even "addreſſ" are address). "" when nothing matches.
+// FieldName returns the field of Fields that name stands for, matched as
+// the peer's encoding/json matches it: exactly, or else ignoring case
+// (Unicode simple folding, so "ADDRESS" and even "addreſſ" are address).
+// It returns "" when name is no field.
+func FieldName(name string) string { return canonical(name) }
+
 func canonical(name string) string {
 	for _, f := range Fields {
 		if f == name {
