@@ -73,6 +73,14 @@ func DialTarget(addr string) (canonical, note string, f *Finding) {
 // peer's, and that number is written.
 func tcpTarget(addr string) (string, string, *Finding) {
 	host, port, err := net.SplitHostPort(addr)
+	switch {
+	case addr != "" && !strings.Contains(addr, ":"):
+		return "", "", finding("write host:port, e.g. \"mycc.example.com:9999\"",
+			"expected host:port, found %s without a port: the peer's dial would fail (missing port in address)", msg.Quote(addr))
+	case err == nil && host == "":
+		return "", "", finding("write the chaincode server's host before the port",
+			"expected a host before the port, found %s, with which the peer would dial its own host", msg.Quote(addr))
+	}
 	note := ""
 	if err == nil && port != "" && strings.Trim(port, "0123456789") != "" {
 		n, err := net.LookupPort("tcp", port)

@@ -54,10 +54,10 @@ func TestAddress(t *testing.T) {
 	}
 	cases := []struct{ name, addr, want string }{
 		{"empty", "", "expected host:port, found an empty string"},
-		{"no port", "mycc", `expected host:port, found "mycc"`},
+		{"no port", "mycc", `expected host:port, found "mycc" without a port: the peer's dial would fail (missing port in address)`},
 		{"IPv6 without port", "[::1]", `expected host:port, found "[::1]"`},
 		{"bare IPv6", "::1:7052", `expected host:port, found "::1:7052"`},
-		{"empty host", ":9999", `expected a host before the port, found ":9999"`},
+		{"empty host", ":9999", `expected a host before the port, found ":9999", with which the peer would dial its own host`},
 		// grpc.DialContext (comm.ClientConfig.Dial) has no resolver for
 		// these schemes and dials the whole text as host:port.
 		{"scheme", "grpc://mycc:9999", `found the URL "grpc://mycc:9999": the peer's gRPC has no resolver for "grpc"`},
