@@ -116,6 +116,12 @@ func TestLintFindings(t *testing.T) {
 		{"type not a string", pkg(t, `{"type":1,"label":"x"}`, code), LintOptions{}, Error, "metadata.json: type: expected a string, found a number"},
 		{"bad label", pkg(t, `{"type":"ccaas","label":"my cc"}`, code), LintOptions{}, Error, `metadata.json: label: expected ASCII letters, digits and _.+- starting with a letter or digit, found "my cc": the peer refuses the package`},
 		{"type not ours", pkg(t, `{"type":"golang","label":"x"}`, code), LintOptions{}, Error, `metadata.json: type: "golang" is not handled by extbuilder`},
+		// The peer reads metadata.json with encoding/json
+		// (persistence.ChaincodePackageMetadata): names match ignoring case.
+		{"type in capitals", pkg(t, `{"Type":"ccaas","Label":"x"}`, code), LintOptions{}, Warning,
+			`metadata.json: field names read ignoring case, as the peer reads them: "Type" as type, "Label" as label`},
+		{"type twice", pkg(t, `{"type":"ccaas","label":"x","TYPE":"golang"}`, code), LintOptions{}, Error,
+			`metadata.json: type: given twice, as "type" and "TYPE": the peer would silently use the last one`},
 
 		// code.tar.gz as the peer unpacks it.
 		{"code not gzip", pkg(t, serviceMetadata, plainTar(t, connEntry)), LintOptions{}, Error, "code.tar.gz: expected gzip-compressed tar, found an uncompressed tar"},
