@@ -7,12 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/extbuilder/extbuilder/internal/cli"
 	"github.com/extbuilder/extbuilder/internal/coreyaml"
-	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/regfile"
 	"github.com/extbuilder/extbuilder/pkg/connection"
 )
 
@@ -126,22 +125,14 @@ func runCoreYAML(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return cli.ExitOK
 }
 
+// readLimited reads the core.yaml the operator named, following links on
+// the way (a ConfigMap is mounted as one), as regfile reads any file.
 func readLimited(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, msg.Reason(err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxCoreYAML+1))
-	if err != nil {
-		return nil, msg.Reason(err)
-	}
-	return b, nil
+	return regfile.Read(regfile.Resolve(name), maxCoreYAML)
 }
 
-// writeAtomic replaces name with data through a temporary file in the same
-// folder, so a reader never sees half a core.yaml. An existing file keeps
-// its mode.
+// writeAtomic replaces name with data so that a reader never sees half a
+// core.yaml (regfile.WriteAtomic). An existing file keeps its mode.
 func writeAtomic(name string, data []byte) error {
 	mode := fs.FileMode(0o644)
 	if st, err := os.Stat(name); err == nil {
@@ -150,21 +141,8 @@ func writeAtomic(name string, data []byte) error {
 		}
 		mode = st.Mode().Perm()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".core-yaml-*")
-	if err != nil {
-		return msg.Reason(err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return msg.Reason(err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return msg.Reason(err)
-	}
-	if err := tmp.Close(); err != nil {
-		return msg.Reason(err)
-	}
-	return msg.Reason(os.Rename(tmp.Name(), name))
+	return regfile.WriteAtomic(name, mode, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 }

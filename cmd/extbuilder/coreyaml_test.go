@@ -104,7 +104,7 @@ func TestCoreYAMLErrors(t *testing.T) {
 
 	code, _, errOut = coreYAML(t, "", filepath.Join(dir, "missing.yaml"))
 	assert.Equal(t, 1, code)
-	assert.Equal(t, "extbuilder core-yaml: "+filepath.Join(dir, "missing.yaml")+": no such file or directory\n", errOut)
+	assert.Equal(t, "extbuilder core-yaml: "+filepath.Join(dir, "missing.yaml")+": file not found\n", errOut)
 
 	code, _, errOut = coreYAML(t, "", "a.yaml", "b.yaml")
 	assert.Equal(t, 2, code)

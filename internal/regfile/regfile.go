@@ -17,6 +17,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"github.com/extbuilder/extbuilder/internal/msg"
@@ -163,6 +164,17 @@ func checkStat(st *syscall.Stat_t, max int64) error {
 		return tooLarge(max, st.Size)
 	}
 	return nil
+}
+
+// Resolve follows the links in a path the operator gave on the command line
+// (Kubernetes, for one, mounts secrets and config maps as links), so that
+// Read and Open, which refuse a link, read what the operator meant. A path
+// that does not resolve is returned as it is, for Read to say why.
+func Resolve(path string) string {
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		return p
+	}
+	return path
 }
 
 // modeOf is the fs.FileMode type bits of a stat result.

@@ -172,23 +172,12 @@ func entryKind(t byte) string {
 // at most lim.PackageBytes, and returns it with a reader that hashes what is
 // read through it. The file is the operator's argument, which may be a link.
 func openPackage(file string, lim Limits) (*os.File, io.Reader, hash.Hash, error) {
-	f, _, err := regfile.Open(resolve(file), lim.PackageBytes)
+	f, _, err := regfile.Open(regfile.Resolve(file), lim.PackageBytes)
 	if err != nil {
 		return nil, nil, nil, msg.Errorf(file, "", "", "%v", err)
 	}
 	h := sha256.New()
 	return f, io.TeeReader(f, h), h, nil
-}
-
-// resolve follows the links in a path the operator gave (Kubernetes, for
-// one, mounts secrets and config maps as links), so that regfile, which
-// refuses a link, reads what the operator meant. A path that does not
-// resolve is returned as it is, for regfile to say why.
-func resolve(path string) string {
-	if p, err := filepath.EvalSymlinks(path); err == nil {
-		return p
-	}
-	return path
 }
 
 // FileID returns the package ID the peer gives the package file, label from

@@ -269,7 +269,7 @@ func readRegular(file, root string, max int64) ([]byte, error) {
 	var data []byte
 	var err error
 	if root == "" {
-		data, err = regfile.Read(resolve(file), max)
+		data, err = regfile.Read(regfile.Resolve(file), max)
 	} else {
 		data, err = readIn(root, file, max)
 	}
@@ -302,7 +302,7 @@ func executableMember(spec *Spec) (member, error) {
 	if name == "." || name == ".." || name == string(filepath.Separator) {
 		return member{}, msg.Errorf(file, "", "", "expected the path of an executable file")
 	}
-	f, size, err := regfile.Open(resolve(file), DefaultLimits.UnpackedBytes)
+	f, size, err := regfile.Open(regfile.Resolve(file), DefaultLimits.UnpackedBytes)
 	if err != nil {
 		return member{}, msg.Errorf(file, "", "", "%v", err)
 	}
