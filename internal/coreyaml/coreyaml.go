@@ -8,6 +8,8 @@
 package coreyaml
 
 import (
+	"github.com/extbuilder/extbuilder/internal/msg"
+
 	"fmt"
 	"path"
 	"regexp"
@@ -35,23 +37,9 @@ type Result struct {
 }
 
 // Error is a refusal: the line (1-based, 0 when not about one line), the
-// YAML key concerned and what is wrong.
-type Error struct {
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *Error) Error() string {
-	s := e.Msg
-	if e.Field != "" {
-		s = e.Field + ": " + s
-	}
-	if e.Line > 0 {
-		s = fmt.Sprintf("line %d: %s", e.Line, s)
-	}
-	return s
-}
+// YAML key concerned (Field) and what is wrong (Problem); File is left to
+// the caller, which names the file.
+type Error = msg.Error
 
 const (
 	fieldList = "chaincode.externalBuilders"
@@ -69,14 +57,14 @@ var (
 // Validate checks that b can be written as plain YAML and used by a peer.
 func (b Builder) Validate() error {
 	if !nameRE.MatchString(b.Name) {
-		return fmt.Errorf("builder name %q: expected letters, digits, '_', '.' or '-', starting with a letter or digit", b.Name)
+		return fmt.Errorf("builder name %s: expected letters, digits, '_', '.' or '-', starting with a letter or digit", msg.Quote(b.Name))
 	}
 	if !pathRE.MatchString(b.Path) {
-		return fmt.Errorf("builder path %q: expected an absolute path of letters, digits and _ . / + @ -", b.Path)
+		return fmt.Errorf("builder path %s: expected an absolute path of letters, digits and _ . / + @ -", msg.Quote(b.Path))
 	}
 	for _, v := range b.PropagateEnvironment {
 		if !envRE.MatchString(v) {
-			return fmt.Errorf("propagateEnvironment: %q is not an environment variable name", v)
+			return fmt.Errorf("propagateEnvironment: %s is not an environment variable name", msg.Quote(v))
 		}
 	}
 	return nil
@@ -140,7 +128,7 @@ func (d *doc) found(n *yaml.Node) string {
 	if n.Line < 1 || n.Line > len(d.lines) {
 		return ""
 	}
-	return short(strings.TrimSpace(d.lines[n.Line-1][d.offset(n):]))
+	return msg.Quote(strings.TrimSpace(d.lines[n.Line-1][d.offset(n):]))
 }
 
 // badLine returns the first line at which the text stops being YAML and
@@ -180,18 +168,18 @@ func checkLines(d *doc) error {
 		}
 		if j := strings.IndexAny(body, "\r\u0085\u2028\u2029"); j >= 0 {
 			r, _ := utf8.DecodeRuneInString(l[j:])
-			return &Error{Line: i + 1, Msg: fmt.Sprintf("found the line break %q; expected LF or CRLF line ends", r)}
+			return &Error{Line: i + 1, Problem: fmt.Sprintf("found the line break %q; expected LF or CRLF line ends", r)}
 		}
 		t := strings.TrimSpace(l)
 		if t == "" || t[0] == '#' {
 			continue
 		}
 		if strings.Contains(l[:len(l)-len(strings.TrimLeft(l, " \t"))], "\t") {
-			return &Error{Line: i + 1, Msg: "found a tab in the indentation; YAML indentation must be spaces"}
+			return &Error{Line: i + 1, Problem: "found a tab in the indentation; YAML indentation must be spaces"}
 		}
 		if len(t) >= 3 && (t[:3] == "---" || t[:3] == "...") && l[0] == t[0] && (len(t) == 3 || t[3] == ' ' || t[3] == '\t') {
 			if rest := strings.TrimSpace(t[3:]); marker || content || (rest != "" && rest[0] != '#') {
-				return &Error{Line: i + 1, Msg: fmt.Sprintf("found %q: only a single YAML document with no content on its --- line can be edited", short(t))}
+				return &Error{Line: i + 1, Problem: fmt.Sprintf("found %s: only a single YAML document with no content on its --- line can be edited", msg.Quote(t))}
 			}
 			marker = true
 			continue
@@ -209,7 +197,7 @@ func InsertFirst(src []byte, b Builder) (Result, error) {
 		return Result{}, err
 	}
 	if !utf8.Valid(src) {
-		return Result{}, &Error{Msg: "the file is not UTF-8 text; expected a peer core.yaml"}
+		return Result{}, &Error{Problem: "the file is not UTF-8 text; expected a peer core.yaml"}
 	}
 	d := split(src)
 	if err := checkLines(d); err != nil {
@@ -218,17 +206,17 @@ func InsertFirst(src []byte, b Builder) (Result, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(src, &root); err != nil {
 		line, problem := d.badLine(err)
-		return Result{}, &Error{Line: line, Msg: "not valid YAML: " + problem}
+		return Result{}, &Error{Line: line, Problem: "not valid YAML: " + problem}
 	}
 	if len(root.Content) == 0 || isNull(root.Content[0]) && root.Content[0].Value == "" {
-		return Result{}, &Error{Msg: "the file holds no YAML content; expected a peer core.yaml"}
+		return Result{}, &Error{Problem: "the file holds no YAML content; expected a peer core.yaml"}
 	}
 	top := root.Content[0]
 	if !isBlock(top, yaml.MappingNode) {
-		return Result{}, &Error{Line: top.Line, Msg: fmt.Sprintf("expected a top-level key such as \"peer:\", found %q; the top level must be a block mapping", d.found(top))}
+		return Result{}, &Error{Line: top.Line, Problem: fmt.Sprintf("expected a top-level key such as \"peer:\", found %s; the top level must be a block mapping", d.found(top))}
 	}
 	if top.Column != 1 {
-		return Result{}, &Error{Line: top.Line, Msg: "expected the first key at column 1, found indented content; the top level must be a block mapping"}
+		return Result{}, &Error{Line: top.Line, Problem: "expected the first key at column 1, found indented content; the top level must be a block mapping"}
 	}
 	unit := indentUnit(d)
 
@@ -252,14 +240,14 @@ func InsertFirst(src []byte, b Builder) (Result, error) {
 		}
 		child = cc.Column - 1
 	case !d.isEmpty(cc):
-		return Result{}, &Error{Line: cc.Line, Field: "chaincode", Msg: fmt.Sprintf("expected a block mapping on the following lines, found %q; %s", d.found(cc), hintEnv)}
+		return Result{}, &Error{Line: cc.Line, Field: "chaincode", Problem: fmt.Sprintf("expected a block mapping on the following lines, found %s; %s", d.found(cc), hintEnv)}
 	}
 	switch {
 	case key == nil: // add the key as chaincode's first child
 		return withList(d, b, ccKey.Line, child+unit, pad(child)+"externalBuilders:")
 	case list.Anchor != "" || list.Kind == yaml.AliasNode || list.Style&yaml.TaggedStyle != 0 || list.Kind != yaml.SequenceNode &&
 		!d.isEmpty(list) && !(isNull(list) && list.Value != "" && list.Line == key.Line): // not [...], nothing, ~ or null
-		return Result{}, &Error{Line: list.Line, Field: fieldList, Msg: fmt.Sprintf("expected a list, found %q", d.found(list))}
+		return Result{}, &Error{Line: list.Line, Field: fieldList, Problem: fmt.Sprintf("expected a list, found %s", d.found(list))}
 	}
 	entries, err := readEntries(d, list)
 	if err != nil {
@@ -275,7 +263,7 @@ func InsertFirst(src []byte, b Builder) (Result, error) {
 		}
 		if e.path == "" || path.Clean(e.path) != path.Clean(b.Path) {
 			return Result{}, &Error{Line: e.line, Field: fieldList,
-				Msg: fmt.Sprintf("an entry named %q already exists with path %q, expected %q; hint: remove that entry, or choose another name with -name", b.Name, e.path, b.Path)}
+				Problem: fmt.Sprintf("an entry named %s already exists with path %s, expected %s; hint: remove that entry, or choose another name with -name", msg.Quote(b.Name), msg.Quote(e.path), msg.Quote(b.Path))}
 		}
 		return Result{Text: d.bytes(), Line: e.line, Names: names[1:]}, nil
 	}
@@ -361,12 +349,12 @@ func lookup(m *yaml.Node, field, name string) (key, value *yaml.Node, err error)
 		k := m.Content[i]
 		switch {
 		case k.Value == "<<" || k.Kind == yaml.AliasNode:
-			return nil, nil, &Error{Line: k.Line, Field: field, Msg: fmt.Sprintf("found a merge key (<<) or an alias as a key; %s may come from an alias, which cannot be edited safely; %s", name, hintEnv)}
+			return nil, nil, &Error{Line: k.Line, Field: field, Problem: fmt.Sprintf("found a merge key (<<) or an alias as a key; %s may come from an alias, which cannot be edited safely; %s", name, hintEnv)}
 		case !strings.EqualFold(k.Value, name):
 		case key != nil:
-			return nil, nil, &Error{Line: k.Line, Field: full, Msg: fmt.Sprintf("found a second %s key (the first is on line %d); remove the duplicate", name, key.Line)}
+			return nil, nil, &Error{Line: k.Line, Field: full, Problem: fmt.Sprintf("found a second %s key (the first is on line %d); remove the duplicate", name, key.Line)}
 		case k.Column != m.Column:
-			return nil, nil, &Error{Line: k.Line, Field: full, Msg: "found a complex key (? ...); expected \"" + name + ":\""}
+			return nil, nil, &Error{Line: k.Line, Field: full, Problem: "found a complex key (? ...); expected \"" + name + ":\""}
 		default:
 			key, value = k, m.Content[i+1]
 		}
@@ -385,18 +373,18 @@ type entry struct {
 // what cannot be read safely.
 func readEntries(d *doc, list *yaml.Node) ([]entry, error) {
 	if list.Style&yaml.FlowStyle != 0 && !d.oneLine(list) {
-		return nil, &Error{Line: list.Line, Field: fieldList, Msg: fmt.Sprintf("expected a flow list on one line, found %q; %s", d.found(list), hintEnv)}
+		return nil, &Error{Line: list.Line, Field: fieldList, Problem: fmt.Sprintf("expected a flow list on one line, found %s; %s", d.found(list), hintEnv)}
 	}
 	var entries []entry
 	for n, it := range list.Content {
 		field := fmt.Sprintf("%s entry %d", fieldList, n+1)
 		switch {
 		case isNull(it) && it.Value == "":
-			return nil, &Error{Line: it.Line, Field: field, Msg: "found an empty entry; expected name and path"}
+			return nil, &Error{Line: it.Line, Field: field, Problem: "found an empty entry; expected name and path"}
 		case it.Kind != yaml.MappingNode || it.Anchor != "" || it.Style&yaml.TaggedStyle != 0:
-			return nil, &Error{Line: it.Line, Field: field, Msg: fmt.Sprintf("expected a mapping with name and path, found %q", d.found(it))}
+			return nil, &Error{Line: it.Line, Field: field, Problem: fmt.Sprintf("expected a mapping with name and path, found %s", d.found(it))}
 		case it.Style&yaml.FlowStyle != 0 && list.Style&yaml.FlowStyle == 0 && !d.oneLine(it):
-			return nil, &Error{Line: it.Line, Field: field, Msg: fmt.Sprintf("expected a flow mapping on one line, found %q", d.found(it))}
+			return nil, &Error{Line: it.Line, Field: field, Problem: fmt.Sprintf("expected a flow mapping on one line, found %s", d.found(it))}
 		}
 		e := entry{line: it.Line}
 		for i := 0; i+1 < len(it.Content); i += 2 {
@@ -404,14 +392,14 @@ func readEntries(d *doc, list *yaml.Node) ([]entry, error) {
 			isName, isPath := strings.EqualFold(k.Value, "name"), strings.EqualFold(k.Value, "path")
 			switch {
 			case k.Value == "<<" || k.Kind == yaml.AliasNode:
-				return nil, &Error{Line: k.Line, Field: field, Msg: "found a merge key (<<) or an alias as a key, which cannot be read safely; " + hintEnv}
+				return nil, &Error{Line: k.Line, Field: field, Problem: "found a merge key (<<) or an alias as a key, which cannot be read safely; " + hintEnv}
 			case !isName && !isPath:
 				continue
 			case v.Kind != yaml.ScalarNode || v.Anchor != "" || v.Style&(yaml.TaggedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0:
 				return nil, &Error{Line: v.Line, Field: field + "." + strings.ToLower(k.Value),
-					Msg: fmt.Sprintf("expected a plain or quoted string, found %q (anchors, aliases, tags, block scalars and collections are not read)", d.found(v))}
+					Problem: fmt.Sprintf("expected a plain or quoted string, found %s (anchors, aliases, tags, block scalars and collections are not read)", d.found(v))}
 			case isName && e.hasName || isPath && e.path != "":
-				return nil, &Error{Line: k.Line, Field: field, Msg: "found " + strings.ToLower(k.Value) + " twice"}
+				return nil, &Error{Line: k.Line, Field: field, Problem: "found " + strings.ToLower(k.Value) + " twice"}
 			case isName:
 				e.name, e.hasName = v.Value, true
 			default:
@@ -459,12 +447,4 @@ func flowEntry(b Builder) string {
 		s += ", propagateEnvironment: [" + strings.Join(b.PropagateEnvironment, ", ") + "]"
 	}
 	return s + "}"
-}
-
-// short keeps quoted excerpts of the input to one readable length.
-func short(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "..."
-	}
-	return s
 }

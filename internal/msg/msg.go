@@ -15,10 +15,12 @@ import (
 )
 
 // Error is a problem with one field of one file, in the form every program
-// prints: "<file>: <field>: <what was expected and found>; hint: <hint>".
+// prints: "<file>: [line <n>: ]<field>: <what was expected and found>;
+// hint: <hint>".
 // Values reach Problem and Hint only through Quote, Name or Safe.
 type Error struct {
-	File    string // file name as the operator knows it, e.g. "connection.json"
+	File    string // file name as the operator knows it, e.g. "connection.json"; may be empty
+	Line    int    // 1-based line in File, for a text file (core.yaml); 0 when not about one line
 	Field   string // JSON field; empty for the file as a whole
 	Problem string // what was expected and what was found
 	Hint    string // how to fix it, when there is something useful to say
@@ -26,14 +28,20 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := e.File
-	if KeyMaterial(s) != "" || strings.ContainsFunc(s, isControl) {
-		s = Quote(s) // an operator's argument can hold anything
+	var parts []string
+	if s := e.File; s != "" {
+		if KeyMaterial(s) != "" || strings.ContainsFunc(s, isControl) {
+			s = Quote(s) // an operator's argument can hold anything
+		}
+		parts = append(parts, s)
+	}
+	if e.Line > 0 {
+		parts = append(parts, fmt.Sprintf("line %d", e.Line))
 	}
 	if e.Field != "" {
-		s += ": " + Name(e.Field)
+		parts = append(parts, Name(e.Field))
 	}
-	s += ": " + e.Problem
+	s := strings.Join(append(parts, e.Problem), ": ")
 	if e.Hint != "" {
 		s += "; hint: " + e.Hint
 	}
@@ -66,14 +74,15 @@ func Quote(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// Name shows a name (a field, a file in a package) as it is when it looks
-// like one, and through Quote when it holds anything odd.
+// Name shows a name (a field, a file in a package, "chaincode.externalBuilders
+// entry 1") as it is when it looks like one: letters, digits, _-.+/@ and
+// single inner spaces. Anything else goes through Quote.
 func Name(s string) string {
-	if s == "" || len(s) > 64 {
+	if s == "" || len(s) > 64 || strings.TrimSpace(s) != s || strings.Contains(s, "  ") {
 		return Quote(s)
 	}
 	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_-.+/@", c)) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_-.+/@ ", c)) {
 			return Quote(s)
 		}
 	}

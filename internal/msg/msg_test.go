@@ -26,7 +26,9 @@ func TestError(t *testing.T) {
 	assert.EqualError(t, &Error{File: "metadata.json", Problem: "file not found"}, "metadata.json: file not found")
 	// An odd field name (a file may use anything as a key) is quoted, so
 	// it cannot carry key material either.
-	assert.EqualError(t, &Error{File: "c.json", Field: "a b", Problem: "unknown field"}, `c.json: "a b": unknown field`)
+	assert.EqualError(t, &Error{File: "c.json", Field: "a\tb", Problem: "unknown field"}, `c.json: "a\tb": unknown field`)
+	assert.EqualError(t, &Error{Line: 3, Field: "chaincode.externalBuilders entry 1", Problem: "found name twice"},
+		"line 3: chaincode.externalBuilders entry 1: found name twice", "no file: the caller names it")
 	assert.EqualError(t, &Error{File: "c.json", Field: keyPEM, Problem: "unknown field"}, fmt.Sprintf("c.json: PEM text (%d bytes, not shown): unknown field", len(keyPEM)))
 	assert.True(t, errors.Is(&Error{File: "f", Err: fs.ErrNotExist}, fs.ErrNotExist))
 	assert.EqualError(t, Errorf("f", "x", "h", "found %d", 3), "f: x: found 3; hint: h")
@@ -81,7 +83,9 @@ func TestQuoteHidesKeys(t *testing.T) {
 func TestName(t *testing.T) {
 	assert.Equal(t, "client_key", Name("client_key"))
 	assert.Equal(t, "META-INF/statedb/couchdb/indexes/a.json", Name("META-INF/statedb/couchdb/indexes/a.json"))
-	assert.Equal(t, `"a b"`, Name("a b"))
+	assert.Equal(t, "a b", Name("a b"))
+	assert.Equal(t, `" a"`, Name(" a"))
+	assert.Equal(t, `"a  b"`, Name("a  b"))
 	assert.Equal(t, `"a\nb"`, Name("a\nb"))
 	assert.Equal(t, `""`, Name(""))
 	assert.Contains(t, Name(keyPEM), "not shown")
