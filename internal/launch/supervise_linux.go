@@ -1,7 +1,6 @@
 package launch
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/extbuilder/extbuilder/internal/layout"
+	"github.com/extbuilder/extbuilder/internal/msg"
 )
 
 // child is a started chaincode, leader of its own process group.
@@ -150,11 +150,7 @@ func (s *supervisor) run() (Exit, error) {
 }
 
 func startError(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
+	return msg.Reason(err).Error()
 }
 
 // exitFor turns the chaincode's wait status into run's exit status and the
