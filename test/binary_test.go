@@ -251,18 +251,15 @@ func TestBinaryPackageLaunchedFromTheBuildCache(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			root := t.TempDir()
-			record := filepath.Join(root, "record.json")
 			// What the chaincode needs from the peer's environment goes through
 			// propagateEnvironment, like everything else.
-			propagate := []string{configVariable, "FAKECC_MODE", "FAKECC_RECORD"}
-			in := installBinary(t, "binary-launch", c.metadata, c.code, propagate,
-				"FAKECC_MODE=graceful", "FAKECC_RECORD="+record)
+			propagate := []string{configVariable, "FAKECC_MODE"}
+			in := installBinary(t, "binary-launch", c.metadata, c.code, propagate, "FAKECC_MODE=graceful")
 			checkSteps(t, installCase{name: "binary-launch"}, in)
 			if in.res.CachedBld == "" {
 				t.Fatal("nothing in the build cache")
 			}
-			launchFakecc(t, in, record, func(rec fakeccRecord) {
+			launchFakecc(t, in, func(rec fakeccRecord) {
 				tree := filepath.Join(in.res.CachedBld, "tree")
 				if rec.Cwd != tree {
 					t.Errorf("the chaincode ran in %s, want the installed tree %s", rec.Cwd, tree)
@@ -286,7 +283,7 @@ func TestBinaryPackageLaunchedFromTheBuildCache(t *testing.T) {
 // mutual TLS endpoint in the peer's role, checks what every launch must
 // give the chaincode, calls more with the record, then stops it as the
 // peer does.
-func launchFakecc(t *testing.T, in *installed, record string, more func(fakeccRecord)) {
+func launchFakecc(t *testing.T, in *installed, more func(fakeccRecord)) {
 	t.Helper()
 	// The peer's chaincode endpoint: a certificate from the CA it hands the
 	// chaincode as root_cert, and client certificates from the same CA.
@@ -303,17 +300,10 @@ func launchFakecc(t *testing.T, in *installed, record string, more func(fakeccRe
 	}
 	t.Cleanup(run.Kill)
 
+	// fakecc records what it saw on stderr, which run passes on.
 	var rec fakeccRecord
-	end := time.Now().Add(15 * time.Second)
-	for {
-		data, err := os.ReadFile(record)
-		if err == nil && json.Unmarshal(data, &rec) == nil {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatalf("the chaincode never started; run's stderr: %q", run.Stderr())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if data := waitStderr(t, run, "fakecc-record "); json.Unmarshal([]byte(data), &rec) != nil {
+		t.Fatalf("malformed record %q", data)
 	}
 	t.Cleanup(func() { syscall.Kill(rec.Pid, syscall.SIGKILL) })
 
@@ -332,8 +322,15 @@ func launchFakecc(t *testing.T, in *installed, record string, more func(fakeccRe
 			t.Errorf("chaincode environment lacks %s", want)
 		}
 	}
-	if strings.Contains(env, "HOME=") {
+	if strings.Contains(env, "CORE_PEER_ID=") || strings.Contains(env, "HOME=/root") {
 		t.Error("the chaincode got a variable the peer does not propagate")
+	}
+	// The sandbox's scratch folder is its TMPDIR and HOME.
+	scratch := filepath.Join(run.RunMetadataDir, "chaincode-tmp")
+	for _, v := range []string{"TMPDIR=", "HOME="} {
+		if !strings.Contains(env+"\n", v+scratch+"\n") {
+			t.Errorf("chaincode environment lacks %s%s", v, scratch)
+		}
 	}
 	if len(rec.Args) != 2 || rec.Args[1] != "-peer.address="+addr {
 		t.Errorf("chaincode arguments %q", rec.Args)
@@ -351,6 +348,27 @@ func launchFakecc(t *testing.T, in *installed, record string, more func(fakeccRe
 	if len(out) == 0 || out[len(out)-1] != "run: chaincode exited with status 0 after run passed on SIGTERM" {
 		t.Errorf("run's last line: %q", out)
 	}
+}
+
+// waitStderr waits for a line of run's stderr starting with prefix and
+// returns the rest of it.
+func waitStderr(t *testing.T, run *peersim.Launched, prefix string) string {
+	t.Helper()
+	end := time.Now().Add(15 * time.Second)
+	for time.Now().Before(end) {
+		for _, line := range run.Stderr() {
+			if rest, ok := strings.CutPrefix(line, prefix); ok {
+				return rest
+			}
+		}
+		select {
+		case <-run.Done():
+			t.Fatalf("run ended without a %q line: %q", prefix, run.Stderr())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no %q line within 15s: %q", prefix, run.Stderr())
+	return ""
 }
 
 // peerEndpoint listens on 127.0.0.1 with mutual TLS and reports the first

@@ -25,12 +25,14 @@ import (
 
 // recipe is one packed and installed recipe.
 type recipe struct {
-	in     *installed
-	record string
+	in *installed
 }
 
 // packRecipe packs dir with the operator tool and installs the package.
-func packRecipe(t *testing.T, label, dir, entry string) *recipe {
+// packRecipe packs dir and installs it; env are settings of the peer's
+// environment, each propagated to the builder (the sandbox's, for a
+// runtime outside the system folders).
+func packRecipe(t *testing.T, label, dir, entry string, env ...string) *recipe {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), label+".tgz")
 	cmd := exec.Command(toolPath(), "package", "--type", "binary", "--label", label, "--dir", dir, "--entry", entry, "-o", out)
@@ -45,13 +47,17 @@ func packRecipe(t *testing.T, label, dir, entry string) *recipe {
 	if err != nil {
 		t.Fatal(err)
 	}
-	record := filepath.Join(t.TempDir(), "record.json")
-	in := installPackage(t, pkg, []string{"RECIPE_RECORD"}, "RECIPE_RECORD="+record)
+	var propagate []string
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		propagate = append(propagate, name)
+	}
+	in := installPackage(t, pkg, propagate, env...)
 	checkSteps(t, installCase{name: label}, in)
 	if in.res.CachedBld == "" {
 		t.Fatalf("nothing in the build cache: %v", in.err)
 	}
-	return &recipe{in: in, record: record}
+	return &recipe{in: in}
 }
 
 // launch starts the recipe through bin/run with a mutual TLS endpoint in
@@ -72,9 +78,13 @@ func (r *recipe) launch(t *testing.T, startup time.Duration) (rec map[string]str
 	}
 	t.Cleanup(run.Kill)
 	end := time.Now().Add(startup)
-	for {
-		data, err := os.ReadFile(r.record)
-		if err == nil && json.Unmarshal(data, &rec) == nil {
+	for rec == nil {
+		for _, line := range run.Stderr() {
+			if data, ok := strings.CutPrefix(line, "recipe-record "); ok && json.Unmarshal([]byte(data), &rec) != nil {
+				t.Fatalf("malformed record %q", data)
+			}
+		}
+		if rec != nil {
 			break
 		}
 		if time.Now().After(end) {

@@ -10,9 +10,15 @@ import (
 
 	"github.com/extbuilder/extbuilder/internal/cli"
 	"github.com/extbuilder/extbuilder/internal/launch"
+	"github.com/extbuilder/extbuilder/internal/sandbox"
 )
 
 func main() {
+	// The sandbox step is this binary started again by run itself, with
+	// pipes no package or peer can provide (internal/sandbox).
+	if sandbox.IsStep(os.Args) {
+		sandbox.StepMain()
+	}
 	// Catch stop signals first: one that arrives while run is still reading
 	// chaincode.json must neither be lost nor kill run half-way.
 	stop := make(chan os.Signal, 4)
@@ -24,6 +30,13 @@ func main() {
 		Summary: "Starts the chaincode built by build and supervises it until it ends (called by the peer).",
 	}
 	p.Main(func(args []string) error {
+		settings, err := sandbox.FromEnv(os.Getenv)
+		if err != nil {
+			return err
+		}
+		// Should the chaincode kill the step, its orphans come to run.
+		sandbox.BecomeSubreaper()
+		defer sandbox.KillOrphans()
 		exit, err := launch.Run(launch.Config{
 			BuildDir:    args[0],
 			MetadataDir: args[1],
@@ -32,6 +45,7 @@ func main() {
 			Log:         p,
 			Stop:        stop,
 			Grace:       launch.DefaultGrace,
+			Sandbox:     settings,
 		})
 		if err != nil {
 			return err

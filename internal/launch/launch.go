@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/extbuilder/extbuilder/internal/executable"
+	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/sandbox"
 )
 
 // DefaultGrace is how long a stopping chaincode has between the signal run
@@ -36,6 +40,7 @@ type Config struct {
 	Log         Logger           // run's own lines; calls are serialized with Output
 	Stop        <-chan os.Signal // signals to pass on to the chaincode (SIGTERM, SIGINT)
 	Grace       time.Duration    // from the first stop signal to SIGKILL; 0 means DefaultGrace
+	Sandbox     sandbox.Settings // confinement; the zero value is the default, best-effort
 }
 
 // Exit is how a launch ended.
@@ -58,6 +63,32 @@ func Run(cfg Config) (Exit, error) {
 	}
 	log := serializedLogger{mu: &out.mu, log: cfg.Log}
 
+	if cfg.Sandbox.Mode == "" {
+		cfg.Sandbox.Mode = sandbox.BestEffort
+	}
+	confined := cfg.Sandbox.Mode != sandbox.Off
+	abi := 0
+	var pipe struct{ r, w *os.File } // the chaincode's output, made early for the step
+	var step *sandbox.Step
+	if confined {
+		abi = sandbox.ABI()
+		if err := cfg.Sandbox.Check(abi); err != nil {
+			return Exit{}, err
+		}
+		// Start the step now: its exec and start-up overlap with the
+		// reading and checking below. It starts nothing unless handed
+		// a policy.
+		var err error
+		if pipe.r, pipe.w, err = os.Pipe(); err != nil {
+			return Exit{}, fmt.Errorf("starting the chaincode: %w", err)
+		}
+		defer pipe.r.Close()
+		defer pipe.w.Close()
+		if step, err = sandbox.Spawn(pipe.w); err != nil {
+			return Exit{}, fmt.Errorf("sandbox: %w", err)
+		}
+		defer step.Abort() // unless it started the chaincode
+	}
 	cc, warnings, err := ReadChaincode(cfg.MetadataDir)
 	if err != nil {
 		return Exit{}, err
@@ -90,8 +121,66 @@ func Run(cfg Config) (Exit, error) {
 		log:   log,
 		stop:  cfg.Stop,
 		grace: cfg.Grace,
+		pr:    pipe.r,
+		pw:    pipe.w,
+		step:  step,
 	}
+	if !confined {
+		log.Infof("sandbox: off (%s=off): the chaincode runs unconfined, as the peer's user", sandbox.ModeVariable)
+		return s.run()
+	}
+	meta, err := filepath.Abs(cfg.MetadataDir)
+	if err != nil {
+		return Exit{}, err
+	}
+	// The scratch folder lives in RUN_METADATA_DIR, which the peer removes
+	// when run exits, so not even a killed run leaves it behind.
+	scratch := filepath.Join(meta, ScratchDir)
+	os.RemoveAll(scratch)
+	if err := os.Mkdir(scratch, 0o700); err != nil {
+		return Exit{}, fmt.Errorf("RUN_METADATA_DIR: cannot make %s: %w", ScratchDir, msg.Reason(err))
+	}
+	defer os.RemoveAll(scratch)
+	s.env = append(withoutVariables(s.env, "TMPDIR", "HOME"), "TMPDIR="+scratch, "HOME="+scratch)
+	buildDir, err := filepath.Abs(cfg.BuildDir)
+	if err != nil {
+		return Exit{}, err
+	}
+	s.policy, err = sandbox.NewPolicy(cfg.Sandbox, exe, s.args, dir, s.env, buildDir, cc.PeerAddress, files.paths(), scratch)
+	if err != nil {
+		return Exit{}, err
+	}
+	if cfg.Sandbox.Cgroup != "" {
+		if !sandbox.IsCgroup2(cfg.Sandbox.Cgroup) {
+			return Exit{}, fmt.Errorf("%s: %s is not a cgroup v2 folder; hint: unset it on hosts with cgroup v1", sandbox.CgroupVariable, cfg.Sandbox.Cgroup)
+		}
+		s.cgroup, err = sandbox.NewCgroup(cfg.Sandbox.Cgroup, fmt.Sprintf("run-%d", os.Getpid()), cfg.Sandbox.Memory, cfg.Sandbox.Pids)
+		if err != nil {
+			return Exit{}, err
+		}
+		defer sandbox.RemoveCgroup(s.cgroup)
+	}
+	line := s.policy.Describe(abi)
+	if s.cgroup != "" {
+		line += fmt.Sprintf("; cgroup %s: memory.max %d, pids.max %d", s.cgroup, cfg.Sandbox.Memory, cfg.Sandbox.Pids)
+	}
+	log.Infof("%s", line)
 	return s.run()
+}
+
+// ScratchDir is the chaincode's private read-write folder in
+// RUN_METADATA_DIR, its TMPDIR and HOME, removed when the chaincode ends.
+const ScratchDir = "chaincode-tmp"
+
+func withoutVariables(env []string, names ...string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !contains(names, name) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // pending returns a stop signal that has already arrived, if any.
@@ -168,4 +257,9 @@ type supervisor struct {
 	log   serializedLogger
 	stop  <-chan os.Signal
 	grace time.Duration
+
+	policy *sandbox.Policy // nil when the sandbox is off
+	cgroup string          // the launch's cgroup folder, if any
+	step   *sandbox.Step   // spawned, waiting for the policy; nil when off
+	pr, pw *os.File        // the chaincode's output, when made before the step
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/extbuilder/extbuilder/internal/layout"
+	"github.com/extbuilder/extbuilder/internal/sandbox"
 )
 
 // These tests run the supervisor in-process with shell scripts as the
@@ -22,14 +24,24 @@ import (
 
 // output collects the chaincode's lines and run's own in one buffer, the
 // way they share run's stderr. Run serializes the calls.
-type output struct{ buf bytes.Buffer }
+// A mutex lets a test read lines while Run still writes.
+type output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
 
-func (o *output) Write(p []byte) (int, error)   { return o.buf.Write(p) }
-func (o *output) Infof(format string, a ...any) { fmt.Fprintf(&o.buf, "run: "+format+"\n", a...) }
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+func (o *output) Infof(format string, a ...any) { fmt.Fprintf(o, "run: "+format+"\n", a...) }
 func (o *output) Warnf(format string, a ...any) {
-	fmt.Fprintf(&o.buf, "run: warning: "+format+"\n", a...)
+	fmt.Fprintf(o, "run: warning: "+format+"\n", a...)
 }
 func (o *output) lines() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	return strings.Split(strings.TrimSuffix(o.buf.String(), "\n"), "\n")
 }
 
@@ -51,7 +63,8 @@ func newScriptLaunch(t *testing.T, script string, chaincodeJSON []byte) *scriptL
 	marker := filepath.Join(root, "running")
 	return &scriptLaunch{
 		cfg: Config{BuildDir: build, MetadataDir: meta, Output: out, Log: out,
-			Env: []string{"PATH=" + os.Getenv("PATH"), "MARKER=" + marker}},
+			Env:     []string{"PATH=" + os.Getenv("PATH"), "MARKER=" + marker},
+			Sandbox: sandbox.Settings{Mode: sandbox.Off}},
 		out:    out,
 		marker: marker,
 	}
@@ -105,6 +118,7 @@ func TestRunPassesOutputAndReportsTheExit(t *testing.T) {
 	assert.Equal(t, Exit{Code: 5, Reason: "chaincode exited with status 5"}, exit)
 	assert.Equal(t, []string{
 		`run: warning: chaincode.json: field "new_field" is not known to this version of run and is ignored (known: chaincode_id, peer_address, client_cert, client_key, root_cert, mspid)`,
+		"run: sandbox: off (EXTBUILDER_SANDBOX=off): the chaincode runs unconfined, as the peer's user",
 		"to stdout",
 		"to stderr",
 		"no newline",
@@ -126,8 +140,8 @@ func TestRunUsesTheConfiguredGrace(t *testing.T) {
 	exit := waitExit(t, done)
 	assert.GreaterOrEqual(t, time.Since(stopped), 200*time.Millisecond)
 	assert.Equal(t, Exit{Code: 137, Reason: "chaincode did not exit within 200ms of SIGTERM and was killed (exit status 137)"}, exit)
-	assert.Contains(t, l.out.lines()[0], "run: received SIGTERM; passing it to the chaincode (process group ")
-	assert.Contains(t, l.out.lines()[0], "which has 200ms to exit")
+	assert.Contains(t, l.out.lines()[1], "run: received SIGTERM; passing it to the chaincode (process group ")
+	assert.Contains(t, l.out.lines()[1], "which has 200ms to exit")
 }
 
 func TestRunDoesNotStartAfterAStopSignal(t *testing.T) {
@@ -201,7 +215,7 @@ func TestRunsOwnLineNeverLandsInsideAChaincodeLine(t *testing.T) {
 	stop <- syscall.SIGTERM
 	exit := waitExit(t, done)
 	assert.Equal(t, 0, exit.Code, exit.Reason)
-	lines := l.out.lines()
+	lines := l.out.lines()[1:] // after the sandbox line
 	require.Len(t, lines, 2, "%q", lines)
 	assert.True(t, strings.HasPrefix(lines[0], "run: received SIGTERM; passing it to the chaincode"), lines[0])
 	assert.Equal(t, "begin-end", lines[1])
@@ -214,7 +228,7 @@ func TestRunPassesEveryLineWrittenBeforeTheChaincodeExits(t *testing.T) {
 	l := newScriptLaunch(t, fmt.Sprintf("#!/bin/sh\nseq 1 %d\nseq 1 %d >&2\n", n, n), noTLSJSON())
 	exit := waitExit(t, l.runAsync())
 	require.Equal(t, 0, exit.Code, exit.Reason)
-	lines := l.out.lines()
+	lines := l.out.lines()[1:] // after the sandbox line
 	require.Len(t, lines, 2*n)
 	for i, line := range lines {
 		if want := strconv.Itoa(i%n + 1); line != want {

@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,12 +12,21 @@ import (
 
 	"github.com/extbuilder/extbuilder/internal/layout"
 	"github.com/extbuilder/extbuilder/internal/msg"
+	"github.com/extbuilder/extbuilder/internal/sandbox"
 )
 
-// child is a started chaincode, leader of its own process group.
+// process is a started chaincode, leader of its own process group: a
+// child of run (sandbox off) or of the sandbox step.
+type process interface {
+	leader() int
+	signalGroup(sig syscall.Signal)
+	exited() <-chan syscall.WaitStatus // receives once the leader is reaped
+}
+
+// child is a chaincode started by run itself.
 type child struct {
 	pid  int
-	done chan *os.ProcessState // receives once the leader is reaped
+	done chan syscall.WaitStatus // receives once the leader is reaped
 
 	mu   sync.Mutex
 	gone bool // set, under mu, before the leader is reaped
@@ -30,7 +40,7 @@ type child struct {
 // goroutine locked to it returns. So the goroutine that starts the child
 // stays locked to its thread and alive until the child is reaped.
 func start(cmd *exec.Cmd) (*child, error) {
-	c := &child{done: make(chan *os.ProcessState, 1)}
+	c := &child{done: make(chan syscall.WaitStatus, 1)}
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -52,13 +62,25 @@ func start(cmd *exec.Cmd) (*child, error) {
 		c.mu.Unlock()
 
 		cmd.Wait() // the exit status is in ProcessState; the error repeats it
-		c.done <- cmd.ProcessState
+		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		c.done <- ws
 	}()
 	if err := <-started; err != nil {
 		return nil, err
 	}
 	return c, nil
 }
+
+func (c *child) leader() int                       { return c.pid }
+func (c *child) exited() <-chan syscall.WaitStatus { return c.done }
+
+// confined is a chaincode started by the sandbox step, which passes
+// signals on to its process group.
+type confined struct{ *sandbox.Step }
+
+func (c confined) leader() int                       { return c.Pid }
+func (c confined) signalGroup(sig syscall.Signal)    { c.Signal(sig) }
+func (c confined) exited() <-chan syscall.WaitStatus { return c.Done() }
 
 // signalGroup sends sig to the chaincode's process group, unless the leader
 // has been reaped (its group ID could then belong to someone else).
@@ -83,27 +105,18 @@ func waitExitedNoReap(pid int) {
 }
 
 func (s *supervisor) run() (Exit, error) {
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return Exit{}, fmt.Errorf("starting the chaincode: %w", err)
+	pr, pw := s.pr, s.pw
+	if pr == nil {
+		var err error
+		if pr, pw, err = os.Pipe(); err != nil {
+			return Exit{}, fmt.Errorf("starting the chaincode: %w", err)
+		}
 	}
 	defer pr.Close()
-	cmd := &exec.Cmd{
-		Path:   s.path,
-		Args:   s.args,
-		Dir:    s.dir,
-		Env:    s.env,
-		Stdout: pw, // both streams: the peer logs only run's stderr
-		Stderr: pw,
-		SysProcAttr: &syscall.SysProcAttr{
-			Setpgid:   true,
-			Pdeathsig: syscall.SIGKILL,
-		},
-	}
-	c, err := start(cmd)
+	c, err := s.start(pw)
 	pw.Close() // the chaincode holds the only write end now
 	if err != nil {
-		return Exit{}, &Error{File: layout.Executable, Problem: "cannot be started: " + startError(err)}
+		return Exit{}, err
 	}
 
 	copied := make(chan struct{})
@@ -130,7 +143,7 @@ func (s *supervisor) run() (Exit, error) {
 				graceTimer = time.NewTimer(s.grace)
 				defer graceTimer.Stop()
 				graceOver = graceTimer.C
-				s.log.Infof("received %s; passing it to the chaincode (process group %d), which has %s to exit", signalName(sys), c.pid, s.grace)
+				s.log.Infof("received %s; passing it to the chaincode (process group %d), which has %s to exit", signalName(sys), c.leader(), s.grace)
 			} else {
 				s.log.Infof("received %s; passing it to the chaincode", signalName(sys))
 			}
@@ -139,7 +152,7 @@ func (s *supervisor) run() (Exit, error) {
 			graceOver = nil
 			killed = true
 			c.signalGroup(syscall.SIGKILL)
-		case state := <-c.done:
+		case state := <-c.exited():
 			// Every process of the group is gone; a process that left the
 			// group may still hold the pipe, so do not wait for it forever.
 			pr.SetReadDeadline(time.Now().Add(drainTimeout))
@@ -149,17 +162,52 @@ func (s *supervisor) run() (Exit, error) {
 	}
 }
 
+// start starts the chaincode with out as its stdout and stderr: through
+// the sandbox step when there is one (its output is out already), else as
+// run's own child.
+func (s *supervisor) start(out *os.File) (process, error) {
+	if s.step != nil {
+		err := s.step.Start(s.policy, s.cgroup)
+		var se *sandbox.StartError
+		switch {
+		case errors.As(err, &se):
+			e := &Error{File: layout.Executable, Problem: "cannot be started: " + se.Reason}
+			if errors.Is(err, syscall.EACCES) || se.Reason == syscall.EACCES.Error() {
+				e.Hint = "the sandbox lets a chaincode execute only files in BUILD_OUTPUT_DIR, the system folders and " +
+					sandbox.ReadVariable + "; add its interpreter's folder there (docs/sandbox.md)"
+			}
+			return nil, e
+		case err != nil:
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		return confined{s.step}, nil
+	}
+	cmd := &exec.Cmd{
+		Path:   s.path,
+		Args:   s.args,
+		Dir:    s.dir,
+		Env:    s.env,
+		Stdout: out, // both streams: the peer logs only run's stderr
+		Stderr: out,
+		SysProcAttr: &syscall.SysProcAttr{
+			Setpgid:   true,
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	c, err := start(cmd)
+	if err != nil {
+		return nil, &Error{File: layout.Executable, Problem: "cannot be started: " + startError(err)}
+	}
+	return c, nil
+}
+
 func startError(err error) string {
 	return msg.Reason(err).Error()
 }
 
 // exitFor turns the chaincode's wait status into run's exit status and the
 // line that says why the chaincode ended.
-func exitFor(state *os.ProcessState, stopSignal syscall.Signal, killed bool, grace time.Duration) Exit {
-	ws, ok := state.Sys().(syscall.WaitStatus)
-	if !ok {
-		return Exit{Code: 1, Reason: "the chaincode ended with an unknown status"}
-	}
+func exitFor(ws syscall.WaitStatus, stopSignal syscall.Signal, killed bool, grace time.Duration) Exit {
 	after := ""
 	if stopSignal != 0 {
 		after = " after run passed on " + signalName(stopSignal)

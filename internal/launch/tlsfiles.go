@@ -90,7 +90,15 @@ func (f *TLSFiles) Remove() {
 	if f == nil {
 		return
 	}
-	for _, p := range []string{f.ClientKey, f.ClientCert, f.RootCert, f.ClientKeyBase64, f.ClientCertBase64} {
+	for _, p := range f.paths() {
 		os.Remove(p)
 	}
+}
+
+// paths lists the files; none when f is nil (peer TLS off).
+func (f *TLSFiles) paths() []string {
+	if f == nil {
+		return nil
+	}
+	return []string{f.ClientKey, f.ClientCert, f.RootCert, f.ClientKeyBase64, f.ClientCertBase64}
 }

@@ -231,6 +231,9 @@ func bench(runs, warmup, heavyRuns, treeRuns int, binDir string) error {
 		return err
 	}
 	printTimes(rows, float64(got[0].median())/float64(got[1].median()))
+	if err := benchSandbox(in, bin("run"), ref("stamp"), warmup, runs); err != nil {
+		return err
+	}
 
 	// cp(1) copying the same executable into a fresh folder, alternating
 	// with build, which also unpacks nothing: it checks and copies.

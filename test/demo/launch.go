@@ -97,7 +97,7 @@ func (s *session) launch(res *peersim.Result) error {
 	}
 	fmt.Fprintf(s.out, "  connected: the chaincode dialed %s with mutual TLS, trusted the endpoint through root_cert,\n", ep.ln.Addr())
 	fmt.Fprintf(s.out, "    presented chaincode.json's client certificate %q and named itself with the package ID\n", h.cert.Subject.CommonName)
-	pid, err := s.chaincodePid()
+	pid, err := s.chaincodePid(l)
 	if err != nil {
 		return s.launchFailed(l, err)
 	}
@@ -107,6 +107,9 @@ func (s *session) launch(res *peersim.Result) error {
 	stderr := l.Stderr()
 	fmt.Fprintln(s.out, "  run's stderr, which the peer logs line by line (the chaincode's stdout and stderr arrive there too):")
 	for _, line := range stderr {
+		if strings.HasPrefix(line, recordPrefix) {
+			line = recordPrefix + "{...} (the stand-in chaincode's record of what it was given, for this demo)"
+		}
 		fmt.Fprintf(s.out, "    %s\n", s.redact.RedactString(line))
 	}
 	if p := alive(pid); p != nil {
@@ -180,30 +183,34 @@ func summarizePEM(v string) string {
 	return "<" + block.Type + ", PEM>"
 }
 
+// recordPrefix starts the stderr line on which the stand-in chaincode
+// records what it was given.
+const recordPrefix = "fakecc-record "
+
 // chaincodePid waits for the stand-in chaincode's record and returns its
 // process ID, to check that it ends with run.
-func (s *session) chaincodePid() (int, error) {
-	var file string
-	for _, kv := range s.env {
-		if v, ok := strings.CutPrefix(kv, "FAKECC_RECORD="); ok {
-			file = v
-		}
-	}
+func (s *session) chaincodePid(l *peersim.Launched) (int, error) {
 	end := time.Now().Add(waitLimit)
 	for {
-		var rec struct {
-			Pid  int
-			Dial string
-		}
-		data, err := os.ReadFile(file)
-		if err == nil && json.Unmarshal(data, &rec) == nil {
+		for _, line := range l.Stderr() {
+			data, ok := strings.CutPrefix(line, recordPrefix)
+			if !ok {
+				continue
+			}
+			var rec struct {
+				Pid  int
+				Dial string
+			}
+			if err := json.Unmarshal([]byte(data), &rec); err != nil {
+				return 0, fmt.Errorf("the chaincode's record: %v", err)
+			}
 			if rec.Dial != "ok" {
 				return 0, fmt.Errorf("the chaincode reports: %s", rec.Dial)
 			}
 			return rec.Pid, nil
 		}
 		if time.Now().After(end) {
-			return 0, fmt.Errorf("the chaincode wrote no record in %s (FAKECC_RECORD)", waitLimit)
+			return 0, fmt.Errorf("the chaincode printed no record in %s", waitLimit)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -2,7 +2,8 @@
 // configuration the way the Go shim does (the -peer.address flag, the CORE_*
 // variables, the PEM files with the base64 files as the fallback), dials the
 // peer (with TLS when CORE_PEER_TLS_ENABLED says so), records everything it
-// was given into the JSON file named by FAKECC_RECORD, then behaves as
+// was given as one stderr line "fakecc-record {JSON}" (a sandboxed
+// chaincode can write no file the test could read), then behaves as
 // FAKECC_MODE says:
 //
 //	exit=N     exit with status N (the default is exit=0)
@@ -21,14 +22,12 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -93,14 +92,23 @@ func main() {
 	var child *exec.Cmd
 	if mode == "group" || mode == "orphan" {
 		childMode := map[string]string{"group": "graceful", "orphan": "wait"}[mode]
+		// The copy says it is up (its handler installed) by closing the
+		// write end of a pipe, its fd 3.
+		ready, up, err := os.Pipe()
+		if err != nil {
+			fatal(err)
+		}
 		child = exec.Command(os.Args[0], os.Args[1:]...)
-		child.Env = append(os.Environ(), "FAKECC_MODE="+childMode, "FAKECC_RECORD="+os.Getenv("FAKECC_RECORD")+".child")
+		child.Env = append(os.Environ(), "FAKECC_MODE="+childMode, "FAKECC_CHILD=1")
 		child.Stdout, child.Stderr = os.Stdout, os.Stderr
+		child.ExtraFiles = []*os.File{up}
 		if err := child.Start(); err != nil {
 			fatal(err)
 		}
+		up.Close()
 		rec.ChildPid = child.Process.Pid
-		waitForFile(os.Getenv("FAKECC_RECORD") + ".child")
+		ready.Read(make([]byte, 1)) // EOF once the copy is up
+		ready.Close()
 	}
 	writeRecord(rec)
 
@@ -202,35 +210,18 @@ func decodeBase64File(path string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(string(data))
 }
 
-// writeRecord writes atomically: the test polls for the file.
+// writeRecord prints the record as one line on stderr, which run passes on;
+// a copy started by modes group and orphan only says it is up.
 func writeRecord(rec Record) {
-	path := os.Getenv("FAKECC_RECORD")
-	if path == "" {
+	if os.Getenv("FAKECC_CHILD") != "" {
+		os.NewFile(3, "ready").Close()
 		return
 	}
 	data, err := json.Marshal(rec)
 	if err != nil {
 		fatal(err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		fatal(err)
-	}
-}
-
-func waitForFile(path string) {
-	for range 1500 {
-		if _, err := os.Stat(path); err == nil {
-			return
-		} else if !errors.Is(err, os.ErrNotExist) {
-			fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	fatal(fmt.Errorf("%s never appeared", filepath.Base(path)))
+	fmt.Fprintf(os.Stderr, "fakecc-record %s\n", data)
 }
 
 func fatal(err error) {

@@ -3,8 +3,8 @@
 // a path relative to the working directory (bin/run starts it in the
 // installed tree). Like the Go shim, it takes the peer's address from
 // -peer.address and its TLS files from the CORE_* variables; it dials the
-// peer with mutual TLS, names itself, records what it saw in the file
-// RECIPE_RECORD names, and exits 0 on SIGTERM.
+// peer with mutual TLS, names itself, records what it saw as one stderr
+// line, "recipe-record {JSON}", and exits 0 on SIGTERM.
 package main
 
 import (
@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net"
 	"os"
 	"os/signal"
@@ -37,10 +38,7 @@ func main() {
 	cwd, _ := os.Getwd()
 	record := map[string]string{"cwd": cwd, "greeting": config.Greeting, "dial": dial(*addr)}
 	out, _ := json.Marshal(record)
-	tmp := os.Getenv("RECIPE_RECORD") + ".tmp"
-	if os.WriteFile(tmp, out, 0o600) != nil || os.Rename(tmp, os.Getenv("RECIPE_RECORD")) != nil {
-		os.Exit(3)
-	}
+	fmt.Fprintf(os.Stderr, "recipe-record %s\n", out)
 	<-stop
 }
 

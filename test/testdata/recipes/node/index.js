@@ -3,8 +3,8 @@
 // fabric-shim chaincode: it loads a module from node_modules, reads what
 // bin/run gives the Node shim (CORE_PEER_ADDRESS, the base64 key and
 // certificate files, the peer's CA), dials the peer with mutual TLS, names
-// itself with CORE_CHAINCODE_ID_NAME, and records what it saw in the file
-// RECIPE_RECORD names.
+// itself with CORE_CHAINCODE_ID_NAME, and records what it saw as one stderr
+// line, "recipe-record {JSON}".
 'use strict';
 const fs = require('fs');
 const tls = require('tls');
@@ -12,8 +12,7 @@ const greeting = require('greeting');
 
 const record = { cwd: process.cwd(), greeting: greeting, dial: '' };
 function save() {
-  fs.writeFileSync(process.env.RECIPE_RECORD + '.tmp', JSON.stringify(record));
-  fs.renameSync(process.env.RECIPE_RECORD + '.tmp', process.env.RECIPE_RECORD);
+  process.stderr.write('recipe-record ' + JSON.stringify(record) + '\n');
 }
 const addr = process.env.CORE_PEER_ADDRESS;
 const colon = addr.lastIndexOf(':');
