@@ -5,8 +5,12 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -106,4 +110,26 @@ func TestStepCannotBeStartedByHand(t *testing.T) {
 	require.True(t, errors.As(err, &ee), "%v", err)
 	assert.Equal(t, 2, ee.ExitCode())
 	assert.Equal(t, "run: unknown option \"--sandbox-step\" (only --help and --version are options); usage: run BUILD_OUTPUT_DIR RUN_METADATA_DIR\n", stderr.String())
+}
+
+// run is a child subreaper: what the chaincode left in another session
+// comes to run when the chaincode ends, and run kills it before it exits.
+// With the sandbox off nothing else would (the step does it otherwise).
+func TestRunKillsOrphansInOtherSessions(t *testing.T) {
+	p := startPeer(t, nil)
+	l := newLaunch(t, chaincodeJSON(p, nil))
+	// setsid may fork; the process reports its own pid once in its session.
+	script := "#!/bin/sh\nsetsid sh -c 'echo \"orphan $$\" >&2; exec sleep 600 > /dev/null 2>&1' < /dev/null &\nsleep 0.2\nexit 0\n"
+	require.NoError(t, os.WriteFile(filepath.Join(l.build, "chaincode"), []byte(script), 0o755))
+	r := startRun(t, l, "exit=0", "EXTBUILDER_SANDBOX=off")
+	require.Equal(t, 0, r.wait(t), "stderr: %q", r.lines)
+	var pid int
+	for _, line := range r.lines {
+		if v, ok := strings.CutPrefix(line, "orphan "); ok {
+			pid, _ = strconv.Atoi(v)
+		}
+	}
+	require.NotZero(t, pid, "stderr: %q", r.lines)
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	assert.True(t, processGone(t, pid), "the process in its own session outlived run")
 }

@@ -83,7 +83,8 @@ func TestConfinedRunKillsWhatLeftTheGroup(t *testing.T) {
 		t.Skip("needs Landlock signal scoping (ABI 6); this kernel has ABI " + strconv.Itoa(sandbox.ABI()))
 	}
 	// setsid: the process leaves the chaincode's process group and session.
-	l := newConfinedLaunch(t, "#!/bin/sh\nsetsid sleep 600 &\necho \"pid $!\"\nsleep 0.2\nexit 0\n")
+	// setsid may fork; the process reports its own pid once in its session.
+	l := newConfinedLaunch(t, "#!/bin/sh\nsetsid sh -c 'echo \"pid $$\"; exec sleep 600 > /dev/null 2>&1' < /dev/null &\nsleep 0.2\nexit 0\n")
 	exit := waitExit(t, l.runAsync())
 	assert.Equal(t, 0, exit.Code)
 	pid, err := strconv.Atoi(waitLine(t, l.out, "pid "))
