@@ -122,7 +122,11 @@ func main() {
 	if env("HOSTILE_MODE") == "exit" {
 		os.Exit(0)
 	}
-	select {}
+	// Wait to be stopped. A sleep, not select{}: with no other goroutine,
+	// the runtime would end a bare select{} as a deadlock.
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 func write(path string) error {
