@@ -3,6 +3,7 @@ module github.com/extbuilder/extbuilder
 go 1.24.0
 
 require (
+	github.com/distribution/reference v0.6.0
 	github.com/landlock-lsm/go-landlock v0.10.1
 	github.com/otiai10/copy v1.14.1
 	github.com/stretchr/testify v1.12.1
@@ -12,6 +13,7 @@ require (
 )
 
 require (
+	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/otiai10/mint v1.6.3 // indirect
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.2.0 // indirect
