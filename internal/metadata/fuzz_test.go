@@ -85,12 +85,12 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		if err := CheckType(m); err != nil {
-			if m.Mode() != Unhandled {
+			if m.Mode() != Unhandled && m.Mode() != Kubernetes {
 				t.Fatalf("type %q has a mode but is not claimed: %v", m.Type, err)
 			}
 			checkMessage(t, err.Error())
-		} else if m.Mode() == Unhandled {
-			t.Fatalf("type %q claimed without a mode", m.Type)
+		} else if m.Mode() == Unhandled || m.Mode() == Kubernetes {
+			t.Fatalf("type %q claimed by the main builder, whose mode is %v", m.Type, m.Mode())
 		}
 		if err := CheckLabel(m.Label); err != nil {
 			checkMessage(t, err.Error())

@@ -33,13 +33,21 @@ const (
 	Service
 	// Binary packages carry an executable that bin/run starts.
 	Binary
+	// Kubernetes packages carry image.json: the Kubernetes builder's run
+	// starts the image as a pod. That builder is a folder of its own
+	// (cmd/k8s), so the main builder's detect leaves them to it.
+	Kubernetes
 )
 
-// types maps each handled metadata type, lower case, to its mode.
-var types = map[string]Mode{"ccaas": Service, "external": Service, "binary": Binary}
+// types maps each metadata type extbuilder knows, lower case, to its mode.
+var types = map[string]Mode{"ccaas": Service, "external": Service, "binary": Binary, "k8s": Kubernetes}
 
-// HandledTypes lists the types extbuilder claims, for messages.
+// HandledTypes lists the types the main builder claims, for messages.
 const HandledTypes = "ccaas, external, binary"
+
+// KubernetesType is the type the Kubernetes builder claims, as
+// fabric-builder-k8s names it.
+const KubernetesType = "k8s"
 
 // Metadata is the part of metadata.json the builder uses.
 type Metadata struct {
@@ -190,10 +198,27 @@ func Claim(dir string) (Metadata, error) {
 }
 
 // CheckType is Claim's decision on a parsed metadata.json: nil when
-// extbuilder handles its type.
+// extbuilder's main builder handles its type. Type k8s is left to the
+// Kubernetes builder (ClaimKubernetes).
 func CheckType(m Metadata) error {
-	if m.Mode() == Unhandled {
+	switch m.Mode() {
+	case Unhandled:
 		return fail("type", fmt.Sprintf("%s is not handled by extbuilder (handled: %s)", msg.Quote(m.Type), HandledTypes))
+	case Kubernetes:
+		return fail("type", fmt.Sprintf("%s is left to extbuilder's Kubernetes builder (handled here: %s)", msg.Quote(m.Type), HandledTypes))
 	}
 	return nil
+}
+
+// ClaimKubernetes is Claim for the Kubernetes builder: it claims type k8s
+// only.
+func ClaimKubernetes(dir string) (Metadata, error) {
+	m, err := Read(dir)
+	if err != nil {
+		return m, err
+	}
+	if m.Mode() != Kubernetes {
+		return m, fail("type", fmt.Sprintf("%s is not handled by extbuilder's Kubernetes builder (handled: %s)", msg.Quote(m.Type), KubernetesType))
+	}
+	return m, nil
 }

@@ -98,6 +98,20 @@ func TestClaim(t *testing.T) {
 	m, err := Claim(dir)
 	require.NoError(t, err)
 	assert.Equal(t, Service, m.Mode())
+	_, err = ClaimKubernetes(dir)
+	assert.EqualError(t, err, `metadata.json: type: "external" is not handled by extbuilder's Kubernetes builder (handled: k8s)`)
+
+	// k8s packages go to the Kubernetes builder, a folder of its own: the
+	// main builder must refuse them, or it would shadow it in core.yaml.
+	write(`{"type":"k8s","label":"mycc"}`)
+	_, err = Claim(dir)
+	assert.EqualError(t, err, `metadata.json: type: "k8s" is left to extbuilder's Kubernetes builder (handled here: ccaas, external, binary)`)
+	m, err = ClaimKubernetes(dir)
+	require.NoError(t, err)
+	assert.Equal(t, Kubernetes, m.Mode())
+	write(`{"type":"K8S","label":"mycc"}`)
+	_, err = ClaimKubernetes(dir)
+	assert.NoError(t, err, "types compare case-insensitively, as for the other types")
 
 	big := make([]byte, MaxSize+1)
 	for i := range big {
