@@ -21,15 +21,16 @@ func init() {
 
 func runPackage(args []string, stdout, stderr io.Writer) int {
 	c := newSubcommand("package",
-		"--type ccaas|external|binary --label LABEL [--connection FILE] [--executable FILE | --dir DIR --entry PATH] [--indexes DIR] [-o FILE]",
+		"--type ccaas|external|binary|k8s --label LABEL [--connection FILE] [--executable FILE | --dir DIR --entry PATH] [--image NAME@sha256:DIGEST] [--indexes DIR] [-o FILE]",
 		"Writes a chaincode package that `peer lifecycle chaincode install` accepts, byte for byte the same\n"+
 			"for the same inputs, and prints its package ID on stdout.", stdout, stderr)
-	typ := c.flags.String("type", "", "package type: ccaas or external (the peer dials a chaincode server), binary (the peer starts an executable)")
+	typ := c.flags.String("type", "", "package type: ccaas or external (the peer dials a chaincode server), binary (the peer starts an executable), k8s (the Kubernetes builder runs an image as a pod)")
 	label := c.flags.String("label", "", "package label, e.g. mycc_1.0 (letters, digits and _.+-)")
 	conn := c.flags.String("connection", "", "connection.json for ccaas and external; files its *_file fields name are packed too")
 	exe := c.flags.String("executable", "", "the chaincode executable, for binary: packed alone")
 	dir := c.flags.String("dir", "", "the chaincode's whole program, for binary: every file and folder in DIR is packed")
 	entry := c.flags.String("entry", "", "with --dir: the file that starts the chaincode, relative to DIR (e.g. bin/start)")
+	image := c.flags.String("image", "", "the chaincode image pinned by digest, NAME@sha256:DIGEST, for k8s")
 	indexes := c.flags.String("indexes", "", "optional folder holding indexes/ and collections/<name>/indexes/")
 	out := c.flags.String("o", "", "package file to write (default LABEL.tgz)")
 	pos, code, ok := c.parse(args)
@@ -50,6 +51,16 @@ func runPackage(args []string, stdout, stderr io.Writer) int {
 		if *exe != "" || *dir != "" {
 			return c.usageError("--executable and --dir are for --type binary; a %s package carries connection.json", *typ)
 		}
+		if *image != "" {
+			return c.usageError("--image is for --type k8s; a %s package carries connection.json", *typ)
+		}
+	case metadata.Kubernetes:
+		if *image == "" {
+			return c.usageError("--type k8s needs --image NAME@sha256:DIGEST")
+		}
+		if *conn != "" || *exe != "" || *dir != "" {
+			return c.usageError("--connection, --executable and --dir are not packed for --type k8s, which carries image.json")
+		}
 	case metadata.Binary:
 		if (*exe == "") == (*dir == "") {
 			return c.usageError("--type binary needs --executable FILE, or --dir DIR with --entry PATH")
@@ -60,14 +71,17 @@ func runPackage(args []string, stdout, stderr io.Writer) int {
 		if *conn != "" {
 			return c.usageError("--connection is for --type ccaas or external; the peer starts a binary package through bin/run")
 		}
+		if *image != "" {
+			return c.usageError("--image is for --type k8s; a binary package carries an executable")
+		}
 	default:
-		return c.usageError("--type: expected one of %s, found %s", metadata.HandledTypes, msg.Quote(*typ))
+		return c.usageError("--type: expected one of %s, %s, found %s", metadata.HandledTypes, metadata.KubernetesType, msg.Quote(*typ))
 	}
 	if *out == "" {
 		*out = *label + ".tgz"
 	}
 	id, err := ccpackage.WriteFile(*out, ccpackage.Spec{
-		Type: *typ, Label: *label, Connection: *conn, Executable: *exe, Dir: *dir, Entry: *entry, Indexes: *indexes,
+		Type: *typ, Label: *label, Connection: *conn, Executable: *exe, Dir: *dir, Entry: *entry, Image: *image, Indexes: *indexes,
 		Warn: c.program.Warnf,
 	})
 	if err != nil {

@@ -96,7 +96,7 @@ func TestPackageUsageErrors(t *testing.T) {
 	}{
 		{nil, "--type and --label are required"},
 		{[]string{"--type", "ccaas", "--connection", conn}, "--type and --label are required"},
-		{[]string{"--type", "golang", "--label", "x"}, `--type: expected one of ccaas, external, binary, found "golang"`},
+		{[]string{"--type", "golang", "--label", "x"}, `--type: expected one of ccaas, external, binary, k8s, found "golang"`},
 		{[]string{"--type", "ccaas", "--label", "x"}, "--type ccaas needs --connection connection.json"},
 		{[]string{"--type", "ccaas", "--label", "x", "--connection", conn, "--executable", "/bin/sh"}, "--executable and --dir are for --type binary"},
 		{[]string{"--type", "binary", "--label", "x"}, "--type binary needs --executable FILE, or --dir DIR with --entry PATH"},
@@ -105,6 +105,10 @@ func TestPackageUsageErrors(t *testing.T) {
 		{[]string{"--type", "binary", "--label", "x", "--dir", "app"}, "--dir and --entry go together"},
 		{[]string{"--type", "binary", "--label", "x", "--executable", "/bin/sh", "--entry", "sh"}, "--dir and --entry go together"},
 		{[]string{"--type", "ccaas", "--label", "x", "--connection", conn, "stray"}, `unexpected argument "stray"`},
+		{[]string{"--type", "k8s", "--label", "x"}, "--type k8s needs --image NAME@sha256:DIGEST"},
+		{[]string{"--type", "k8s", "--label", "x", "--image", "a/b@sha256:1", "--connection", conn}, "--connection, --executable and --dir are not packed for --type k8s"},
+		{[]string{"--type", "ccaas", "--label", "x", "--connection", conn, "--image", "a/b@sha256:1"}, "--image is for --type k8s"},
+		{[]string{"--type", "binary", "--label", "x", "--executable", "/bin/sh", "--image", "a/b@sha256:1"}, "--image is for --type k8s"},
 		{[]string{"--typo", "ccaas"}, "flag provided but not defined: -typo"},
 	} {
 		code, stdout, stderr := runCmd(packageCmd, c.args...)
@@ -129,6 +133,7 @@ func TestPackageRefusesBadInputWithoutOutput(t *testing.T) {
 		{[]string{"--type", "ccaas", "--label", "my cc", "--connection", connectionFile(t, `{"address": "cc:1"}`)}, `metadata.json: label: expected ASCII letters`},
 		{[]string{"--type", "binary", "--label", "x", "--executable", filepath.Join(dir, "none")}, "none: file not found"},
 		{[]string{"--type", "binary", "--label", "x", "--dir", dir, "--entry", "../start"}, dir + `: entry point: expected a path inside the package, found "../start"`},
+		{[]string{"--type", "k8s", "--label", "x", "--image", "ghcr.io/org/asset:1.0"}, `image: expected NAME@sha256:DIGEST, found "ghcr.io/org/asset:1.0" without a digest`},
 	} {
 		code, stdout, stderr := runCmd(packageCmd, append(c.args, "-o", out)...)
 		if code != 1 || stdout != "" {
@@ -215,4 +220,19 @@ func TestPackageDirPacksTheWholeProgram(t *testing.T) {
 	if code != 0 || lintOut != "" || !strings.Contains(lintErr, "no problems found; package ID "+strings.TrimSpace(stdout)) {
 		t.Errorf("lint: exit %d, stdout %q, stderr %q", code, lintOut, lintErr)
 	}
+}
+
+func TestPackageKubernetesThenLint(t *testing.T) {
+	const image = "ghcr.io/org/asset@sha256:802c336235cc1e7347e2da36c73fa2e4b6437cfc6f52872674d1e23f23bba63b"
+	out := filepath.Join(t.TempDir(), "asset.tgz")
+	code, stdout, stderr := runCmd(packageCmd, "--type", "k8s", "--label", "asset_1.0", "--image", image, "-o", out)
+	if code != 0 || !strings.HasPrefix(stdout, "asset_1.0:") || stderr != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	id := strings.TrimSpace(stdout)
+	code, findings, stderr := runCmd(lintCmd, out)
+	if code != 0 || findings != "" {
+		t.Errorf("lint: exit %d, findings %q", code, findings)
+	}
+	checkOneLine(t, stderr, "extbuilder lint: "+out+": no problems found; package ID "+id)
 }

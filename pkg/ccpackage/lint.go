@@ -17,6 +17,7 @@ import (
 	"github.com/extbuilder/extbuilder/internal/builder"
 	"github.com/extbuilder/extbuilder/internal/couchdb"
 	"github.com/extbuilder/extbuilder/internal/executable"
+	"github.com/extbuilder/extbuilder/internal/imageref"
 	"github.com/extbuilder/extbuilder/internal/metadata"
 	"github.com/extbuilder/extbuilder/internal/msg"
 	"github.com/extbuilder/extbuilder/internal/regfile"
@@ -288,8 +289,10 @@ func (l *linter) checkMetadata(out *outerArchive) (md metadata.Metadata, ok bool
 	} else {
 		l.labelOK = true
 	}
-	if err := metadata.CheckType(md); err != nil {
-		l.errorf("%v: its detect would leave the package to another builder", err)
+	if md.Mode() != metadata.Kubernetes {
+		if err := metadata.CheckType(md); err != nil {
+			l.errorf("%v: its detect would leave the package to another builder", err)
+		}
 	}
 	return md, true
 }
@@ -301,6 +304,8 @@ func (l *linter) checkContent(md metadata.Metadata) {
 		return
 	case metadata.Service:
 		l.checkConnection()
+	case metadata.Kubernetes:
+		l.checkImage()
 	case metadata.Binary:
 		l.checkTree(md)
 		if _, err := l.root.Lstat(ConnectionFile); err == nil {
@@ -310,6 +315,20 @@ func (l *linter) checkContent(md metadata.Metadata) {
 	_, err := couchdb.Collect(l.dir, func(format string, a ...any) { l.warnf(format, a...) })
 	if err != nil {
 		l.errorf("%v", err)
+	}
+}
+
+// checkImage checks image.json as the Kubernetes builder's build does.
+func (l *linter) checkImage() {
+	_, warnings, err := imageref.Read(l.dir, imageref.File)
+	for _, w := range warnings {
+		l.warnf("%s", w)
+	}
+	if err != nil {
+		l.errorf("%v", err)
+	}
+	if _, err := l.root.Lstat(ConnectionFile); err == nil {
+		l.warnf("%s: ignored in a package of type k8s, which runs as a pod; hint: use type ccaas for a chaincode server the peer dials", ConnectionFile)
 	}
 }
 

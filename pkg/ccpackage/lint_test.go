@@ -20,6 +20,8 @@ const (
 	serviceMetadata = `{"type":"ccaas","label":"mycc_1.0"}`
 	binaryMetadata  = `{"type":"binary","label":"mycc_1.0","path":"cc"}`
 	plainConn       = `{"address": "cc.example.com:9999"}`
+	k8sMetadata     = `{"type":"k8s","label":"mycc_1.0"}`
+	k8sDigest       = "sha256:802c336235cc1e7347e2da36c73fa2e4b6437cfc6f52872674d1e23f23bba63b"
 )
 
 var connEntry = ent{name: ConnectionFile, body: []byte(plainConn)}
@@ -55,6 +57,7 @@ func TestLintAcceptsWhatWriteMakes(t *testing.T) {
 		"external":                {Type: "external", Label: "b_1", Connection: plainConnection(t, dir)},
 		"binary script":           {Type: "binary", Label: "c_1", Executable: exe, Indexes: idx},
 		"binary ELF of this host": {Type: "binary", Label: "d_1", Executable: nativeExecutable(t, dir)},
+		"k8s with indexes":        {Type: "k8s", Label: "e_1", Image: "ghcr.io/org/asset@" + k8sDigest, Indexes: idx},
 	}
 	for name, spec := range specs {
 		t.Run(name, func(t *testing.T) {
@@ -122,6 +125,13 @@ func TestLintFindings(t *testing.T) {
 			`metadata.json: field names read ignoring case, as the peer reads them: "Type" as type, "Label" as label`},
 		{"type twice", pkg(t, `{"type":"ccaas","label":"x","TYPE":"golang"}`, code), LintOptions{}, Error,
 			`metadata.json: type: given twice, as "type" and "TYPE": the peer would silently use the last one`},
+
+		// image.json of a k8s package.
+		{"k8s tag only", pkg(t, k8sMetadata, tarGz(t, ent{name: "image.json", body: []byte(`{"name":"ghcr.io/org/asset","tag":"1.0"}`)})), LintOptions{},
+			Error, `image.json: digest: required, but missing: the tag "1.0" alone is refused because a tag can be moved to another image`},
+		{"k8s without image.json", pkg(t, k8sMetadata, code), LintOptions{}, Error, `image.json: file not found`},
+		{"k8s with connection.json", pkg(t, k8sMetadata, tarGz(t, connEntry, ent{name: "image.json", body: []byte(`{"name":"a/b","digest":"` + k8sDigest + `"}`)})), LintOptions{},
+			Warning, `connection.json: ignored in a package of type k8s`},
 
 		// code.tar.gz as the peer unpacks it.
 		{"code not gzip", pkg(t, serviceMetadata, plainTar(t, connEntry)), LintOptions{}, Error, "code.tar.gz: expected gzip-compressed tar, found an uncompressed tar"},

@@ -22,6 +22,7 @@ import (
 
 	"github.com/extbuilder/extbuilder/internal/couchdb"
 	"github.com/extbuilder/extbuilder/internal/executable"
+	"github.com/extbuilder/extbuilder/internal/imageref"
 	"github.com/extbuilder/extbuilder/internal/metadata"
 	"github.com/extbuilder/extbuilder/internal/msg"
 	"github.com/extbuilder/extbuilder/internal/regfile"
@@ -31,7 +32,7 @@ import (
 
 // Spec describes a package to write. Paths are the operator's, as given.
 type Spec struct {
-	Type  string // ccaas, external or binary (any case; written in lower case)
+	Type  string // ccaas, external, binary or k8s (any case; written in lower case)
 	Label string // the peer's label rule applies
 
 	// Connection is the connection.json of a ccaas or external package. It
@@ -49,6 +50,9 @@ type Spec struct {
 	// only, at most 10,000 of them and 1 GiB in all. Files are packed 0755
 	// when their owner may execute them, else 0644.
 	Dir, Entry string
+	// Image is the image of a k8s package, NAME@sha256:DIGEST. It is
+	// packed as image.json in fabric-builder-k8s's format.
+	Image string
 	// Indexes, optional, is a folder laid out like Fabric's
 	// META-INF/statedb/couchdb: indexes/ and collections/<name>/indexes/,
 	// subfolders included. The definitions go to
@@ -128,7 +132,10 @@ func prepare(spec Spec) (_ *prepared, err error) {
 	typ := strings.ToLower(spec.Type)
 	mode := metadata.Metadata{Type: typ}.Mode()
 	if mode == metadata.Unhandled {
-		return nil, &metadata.Error{File: metadata.File, Field: "type", Problem: fmt.Sprintf("expected one of %s, found %s", metadata.HandledTypes, msg.Quote(spec.Type))}
+		return nil, &metadata.Error{File: metadata.File, Field: "type", Problem: fmt.Sprintf("expected one of %s, %s, found %s", metadata.HandledTypes, metadata.KubernetesType, msg.Quote(spec.Type))}
+	}
+	if spec.Image != "" && mode != metadata.Kubernetes {
+		return nil, fmt.Errorf("type %s: an image is only packed for type k8s", typ)
 	}
 	if err := metadata.CheckLabel(spec.Label); err != nil {
 		return nil, err
@@ -175,6 +182,19 @@ func prepare(spec Spec) (_ *prepared, err error) {
 			return nil, err
 		}
 		members, md.Path = []member{m}, m.name
+	case metadata.Kubernetes:
+		if spec.Image == "" {
+			return nil, errors.New("type k8s: an image is required (NAME@sha256:DIGEST): it is what the Kubernetes builder's run starts as a pod")
+		}
+		if spec.Connection != "" || spec.Executable != "" || spec.Dir != "" {
+			return nil, errors.New("type k8s: only the image (and indexes) are packed; hint: connection.json is for types ccaas and external, an executable for type binary")
+		}
+		img, f := imageref.ParseReference(spec.Image)
+		if f != nil {
+			return nil, fmt.Errorf("image: %w", f)
+		}
+		data := img.Marshal()
+		members = []member{{name: imageref.File, mode: 0o644, data: data, size: int64(len(data))}}
 	}
 	if spec.Indexes != "" {
 		ix, err := indexMembers(&spec)

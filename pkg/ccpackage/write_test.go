@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -220,6 +221,27 @@ func TestWriteBinaryPackageLayout(t *testing.T) {
 	}
 }
 
+func TestWriteKubernetesPackageLayout(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := Write(&buf, Spec{Type: "K8s", Label: "asset_3", Image: "ghcr.io/org/asset@" + k8sDigest}); err != nil {
+		t.Fatal(err)
+	}
+	outer := readArchive(t, buf.Bytes())
+	if got := string(outer.bodies[MetadataFile]); got != `{"type":"k8s","label":"asset_3"}` {
+		t.Errorf("metadata.json = %s", got)
+	}
+	code := readArchive(t, outer.bodies[CodeFile])
+	if got := code.names(); !reflect.DeepEqual(got, []string{"image.json"}) {
+		t.Fatalf("code.tar.gz holds %q, expected only image.json", got)
+	}
+	checkFixedHeader(t, code.headers[0], tar.TypeReg, 0o644)
+	// fabric-builder-k8s's format: its build reads these two fields.
+	var img struct{ Name, Digest string }
+	if err := json.Unmarshal(code.bodies["image.json"], &img); err != nil || img.Name != "ghcr.io/org/asset" || img.Digest != k8sDigest {
+		t.Errorf("image.json = %s (%v)", code.bodies["image.json"], err)
+	}
+}
+
 func checkFixedHeader(t *testing.T, h *tar.Header, typ byte, mode int64) {
 	t.Helper()
 	if h.Typeflag != typ || h.Mode != mode || h.Uid != 0 || h.Gid != 0 || h.Uname != "" || h.Gname != "" ||
@@ -273,10 +295,22 @@ func TestWriteRefuses(t *testing.T) {
 		}, `label: expected a label, found an empty string`},
 		{"unknown type", func(t *testing.T, dir string) Spec {
 			return Spec{Type: "golang", Label: "x", Connection: plainConnection(t, dir)}
-		}, `type: expected one of ccaas, external, binary, found "golang"`},
+		}, `type: expected one of ccaas, external, binary, k8s, found "golang"`},
 		{"service without connection", func(t *testing.T, dir string) Spec {
 			return Spec{Type: "ccaas", Label: "x"}
 		}, `connection.json is required`},
+		{"k8s without image", func(t *testing.T, dir string) Spec {
+			return Spec{Type: "k8s", Label: "x"}
+		}, `type k8s: an image is required (NAME@sha256:DIGEST)`},
+		{"k8s with a tag only", func(t *testing.T, dir string) Spec {
+			return Spec{Type: "k8s", Label: "x", Image: "ghcr.io/org/asset:1.0"}
+		}, `image: expected NAME@sha256:DIGEST, found "ghcr.io/org/asset:1.0" without a digest; hint: a tag alone is refused`},
+		{"k8s with a connection", func(t *testing.T, dir string) Spec {
+			return Spec{Type: "k8s", Label: "x", Image: "a/b@" + k8sDigest, Connection: plainConnection(t, dir)}
+		}, `type k8s: only the image (and indexes) are packed`},
+		{"image for another type", func(t *testing.T, dir string) Spec {
+			return Spec{Type: "ccaas", Label: "x", Image: "a/b@" + k8sDigest, Connection: plainConnection(t, dir)}
+		}, `type ccaas: an image is only packed for type k8s`},
 		{"service with executable", func(t *testing.T, dir string) Spec {
 			return Spec{Type: "ccaas", Label: "x", Connection: plainConnection(t, dir), Executable: "/bin/sh"}
 		}, `only packed for type binary`},
