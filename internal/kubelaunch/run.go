@@ -169,14 +169,14 @@ func (s *supervisor) replaceStale(ctx context.Context) (launch.Exit, bool, error
 	err := s.pods.Delete(ctx, s.l.Pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(StopGrace.Seconds()))})
 	found := err == nil
 	if err != nil && !apierrors.IsNotFound(err) {
-		return launch.Exit{}, false, apiError("cannot delete the pod "+s.ref()+" an earlier launch left", err)
+		return launch.Exit{}, false, apiError("cannot delete pod "+s.ref()+", which an earlier launch may have left", err)
 	}
 	// Its Secret too, at once: the name is needed now, and the garbage
 	// collector would take its time.
 	if s.l.Secret != nil {
 		err := s.secrets.Delete(ctx, s.l.Secret.Name, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return launch.Exit{}, false, apiError("cannot delete the Secret "+s.ref()+" an earlier launch left", err)
+			return launch.Exit{}, false, apiError("cannot delete Secret "+s.ref()+", which an earlier launch may have left", err)
 		}
 	}
 	if !found {
