@@ -137,6 +137,8 @@ peer-image:
 	  mkdir -p $(IMAGE_STAGE)/tools; \
 	  $(call install-programs,$(IMAGE_STAGE)/bin,GOOS=linux GOARCH=$(IMAGE_ARCH)); \
 	  GOOS=linux GOARCH=$(IMAGE_ARCH) $(GOBUILD) -o $(IMAGE_STAGE)/tools/ ./cmd/extbuilder; \
+	  mkdir -p $(IMAGE_STAGE)/k8s/bin; \
+	  GOOS=linux GOARCH=$(IMAGE_ARCH) $(GOBUILD) -o $(IMAGE_STAGE)/k8s/bin/ $(addprefix ./cmd/k8s/,$(PROGRAMS)); \
 	  $(CONTAINER_TOOL) $(CONTAINER_FLAGS) build $(CONTAINER_BUILD_FLAGS) -f Dockerfile.peer -t $(IMAGE) \
 	    --build-arg FABRIC_PEER_IMAGE=$(FABRIC_PEER_IMAGE) --build-arg CORE_YAML_DIR=$(CORE_YAML_DIR) \
 	    --build-arg VERSION=$(VERSION) --build-arg SOURCE=$(IMAGE_SOURCE) \

@@ -9,12 +9,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/extbuilder/extbuilder/internal/kubelaunch"
 )
 
 const (
-	testVersion = "v0.0.0-imagetest"
-	builderDir  = "/opt/hyperledger/extbuilder"
-	ourEntry    = "extbuilder"
+	testVersion   = "v0.0.0-imagetest"
+	builderDir    = "/opt/hyperledger/extbuilder"
+	ourEntry      = "extbuilder"
+	k8sBuilderDir = "/opt/hyperledger/extbuilder-k8s"
+	k8sEntry      = "extbuilder-k8s"
 )
 
 // The fixture shaped like the 3.1 peer image's core.yaml (ccaas_builder
@@ -107,14 +111,25 @@ func checkBinaries(t *testing.T, img *imageFS, progs []string, arch string) {
 		require.NotNil(t, f, "%s is missing from the image", name)
 		requireProgram(t, name, f.hdr, f.data, arch, testVersion)
 	}
+	// The Kubernetes builder: the same four programs, in a folder of its own.
+	k8s := img.list(k8sBuilderDir + "/bin")
+	sort.Strings(k8s)
+	assert.Equal(t, want, k8s, "files in %s/bin", k8sBuilderDir)
+	for _, p := range progs {
+		name := path.Join(k8sBuilderDir, "bin", p)
+		f := img.files[name]
+		require.NotNil(t, f, "%s is missing from the image", name)
+		requireProgram(t, name, f.hdr, f.data, arch, testVersion)
+	}
 	assert.Contains(t, img.files, "/opt/hyperledger/ccaas_builder/bin/detect", "the base's ccaas_builder is kept")
 	for p := range img.files {
 		assert.NotContains(t, p, "/extbuilder-image", "a file of the patch stage leaked into the image")
 	}
 }
 
-// checkCoreYAML: the image's core.yaml is the base's with exactly one entry
-// added, first in chaincode.externalBuilders, ccaas_builder still second.
+// checkCoreYAML: the image's core.yaml is the base's with exactly two
+// entries added, extbuilder then extbuilder-k8s first in
+// chaincode.externalBuilders, ccaas_builder still there, third.
 func checkCoreYAML(t *testing.T, img *imageFS, name string, base []byte) {
 	t.Helper()
 	f := img.files[name]
@@ -122,22 +137,28 @@ func checkCoreYAML(t *testing.T, img *imageFS, name string, base []byte) {
 	patched := string(f.data)
 
 	added := insertedBlock(t, string(base), patched)
-	require.Len(t, added, 4, "lines added to core.yaml: %q", added)
+	require.Len(t, added, 4+3+len(kubelaunch.Variables), "lines added to core.yaml: %q", added)
 
 	entries := listEntries(t, patched)
-	require.Len(t, entries, 2, "externalBuilders entries: %+v", entries)
+	require.Len(t, entries, 3, "externalBuilders entries: %+v", entries)
 	assert.Equal(t, ourEntry, entries[0].name, "the first builder the peer asks")
 	assert.Equal(t, []string{
 		"path: " + builderDir,
 		"propagateEnvironment:",
 		"- CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG",
 	}, entries[0].body)
-	assert.Equal(t, "ccaas_builder", entries[1].name, "Fabric's own builder stays, second")
+	assert.Equal(t, k8sEntry, entries[1].name, "the Kubernetes builder, second")
+	k8sBody := []string{"path: " + k8sBuilderDir, "propagateEnvironment:"}
+	for _, v := range kubelaunch.Variables {
+		k8sBody = append(k8sBody, "- "+v)
+	}
+	assert.Equal(t, k8sBody, entries[1].body, "every variable the Kubernetes builder's run reads is propagated")
+	assert.Equal(t, "ccaas_builder", entries[2].name, "Fabric's own builder stays, third")
 	assert.Equal(t, []string{
 		"path: /opt/hyperledger/ccaas_builder",
 		"propagateEnvironment:",
 		"- CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG",
-	}, entries[1].body)
+	}, entries[2].body)
 }
 
 // checkConfig: OCI labels, and the base's runtime configuration kept.

@@ -118,7 +118,8 @@ func TestPeerImageChecksToolFirst(t *testing.T) {
 }
 
 // TestPeerImageStaging: the build context holds exactly bin/ with the
-// peer's programs and tools/extbuilder, the base is the qualified default,
+// peer's programs, k8s/bin/ with the Kubernetes builder's and
+// tools/extbuilder, the base is the qualified default,
 // and the staging folder is gone afterwards, whether the build succeeded
 // or failed.
 func TestPeerImageStaging(t *testing.T) {
@@ -145,9 +146,9 @@ func TestPeerImageStaging(t *testing.T) {
 			require.NoError(t, err, "the tool's build did not run:\n%s", out)
 			lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 			assert.Contains(t, lines[0], "--build-arg FABRIC_PEER_IMAGE="+defaultBase+" ")
-			want := []string{".", "./bin", "./tools", "./tools/extbuilder"}
+			want := []string{".", "./bin", "./tools", "./tools/extbuilder", "./k8s", "./k8s/bin"}
 			for _, p := range progs {
-				want = append(want, "./bin/"+p)
+				want = append(want, "./bin/"+p, "./k8s/bin/"+p)
 			}
 			sort.Strings(want)
 			assert.Equal(t, want, lines[1:], "the build context")
