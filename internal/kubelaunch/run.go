@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"syscall"
 	"time"
 
@@ -69,11 +68,7 @@ type Config struct {
 // the pod and supervises it until it ends. An error means the chaincode did
 // not run (nothing is left behind); otherwise Exit says how it ended.
 func Run(cfg Config) (launch.Exit, error) {
-	out := &locked{w: cfg.Output}
-	if out.w == nil {
-		out.w = io.Discard
-	}
-	log := lockedLogger{mu: &out.mu, log: cfg.Log}
+	out, log := launch.Serialize(cfg.Output, cfg.Log)
 
 	settings, err := ParseSettings(cfg.Getenv)
 	if err != nil {
@@ -103,9 +98,9 @@ func Run(cfg Config) (launch.Exit, error) {
 	if settings.Namespace != "" {
 		namespace = settings.Namespace
 	}
-	if sig, ok := pending(cfg.Stop); ok {
+	if sig, ok := launch.PendingSignal(cfg.Stop); ok {
 		code := 128 + int(sig)
-		return launch.Exit{Code: code, Reason: fmt.Sprintf("received %s before the pod was created; nothing was created (exit status %d)", signalName(sig), code)}, nil
+		return launch.Exit{Code: code, Reason: fmt.Sprintf("received %s before the pod was created; nothing was created (exit status %d)", launch.SignalName(sig), code)}, nil
 	}
 	s := &supervisor{
 		l:       Build(settings, namespace, cc, img),
@@ -125,8 +120,8 @@ type supervisor struct {
 	pods    typedcorev1.PodInterface
 	secrets typedcorev1.SecretInterface
 	timeout time.Duration
-	out     *locked
-	log     lockedLogger
+	out     io.Writer // from launch.Serialize
+	log     launch.Logger
 	stop    <-chan os.Signal
 
 	uid  string // of the pod run created
@@ -196,7 +191,7 @@ func (s *supervisor) replaceStale(ctx context.Context) (launch.Exit, bool, error
 		case sig := <-s.stop:
 			if sys, ok := sig.(syscall.Signal); ok {
 				code := 128 + int(sys)
-				return launch.Exit{Code: code, Reason: fmt.Sprintf("received %s while waiting for the earlier pod to go; no pod was created (exit status %d)", signalName(sys), code)}, true, nil
+				return launch.Exit{Code: code, Reason: fmt.Sprintf("received %s while waiting for the earlier pod to go; no pod was created (exit status %d)", launch.SignalName(sys), code)}, true, nil
 			}
 		case <-deadline.C:
 			return launch.Exit{}, false, fmt.Errorf("pod %s, left by an earlier launch, was still there %s after run deleted it; hint: check its finalizers and node (kubectl describe pod)", s.ref(), s.timeout)
@@ -271,7 +266,7 @@ func (s *supervisor) supervise(ctx context.Context, pod *corev1.Pod) (launch.Exi
 // stopPod deletes the pod with StopGrace and waits, at most stopWait, for
 // it to be gone. A second signal deletes it at once.
 func (s *supervisor) stopPod(ctx context.Context, sig syscall.Signal, events <-chan podEvent, logsDone <-chan struct{}) (launch.Exit, error) {
-	s.log.Infof("received %s; deleting pod %s with a grace period of %s", signalName(sig), s.ref(), StopGrace)
+	s.log.Infof("received %s; deleting pod %s with a grace period of %s", launch.SignalName(sig), s.ref(), StopGrace)
 	deadline := time.NewTimer(stopWait)
 	defer deadline.Stop()
 	del := func(grace time.Duration) {
@@ -309,11 +304,11 @@ func (s *supervisor) stopPod(ctx context.Context, sig syscall.Signal, events <-c
 			}
 		case <-deadline.C:
 			return launch.Exit{Code: code, Reason: fmt.Sprintf("pod %s was still terminating %s after %s; Kubernetes finishes deleting it (exit status %d)",
-				s.ref(), stopWait, signalName(sig), code)}, nil
+				s.ref(), stopWait, launch.SignalName(sig), code)}, nil
 		}
 	}
 	s.waitLogs(logsDone)
-	return launch.Exit{Code: code, Reason: fmt.Sprintf("pod %s deleted after run received %s%s (exit status %d)", s.ref(), signalName(sig), status, code)}, nil
+	return launch.Exit{Code: code, Reason: fmt.Sprintf("pod %s deleted after run received %s%s (exit status %d)", s.ref(), launch.SignalName(sig), status, code)}, nil
 }
 
 // cleanup deletes the Secret and, unless it is known to be gone, the pod:
@@ -509,62 +504,4 @@ func apiError(what string, err error) error {
 func ptrUID(uid string) *types.UID {
 	u := types.UID(uid)
 	return &u
-}
-
-// pending returns a stop signal that has already arrived, if any.
-func pending(stop <-chan os.Signal) (syscall.Signal, bool) {
-	for {
-		select {
-		case sig := <-stop:
-			if s, ok := sig.(syscall.Signal); ok {
-				return s, true
-			}
-		default:
-			return 0, false
-		}
-	}
-}
-
-func signalName(s syscall.Signal) string {
-	switch s {
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGINT:
-		return "SIGINT"
-	}
-	return fmt.Sprintf("signal %d", int(s))
-}
-
-// locked is the one writer of run's stderr: log lines and run's own lines
-// never interleave.
-type locked struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *locked) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-type lockedLogger struct {
-	mu  *sync.Mutex
-	log launch.Logger
-}
-
-func (l lockedLogger) Infof(format string, a ...any) {
-	if l.log != nil {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.log.Infof(format, a...)
-	}
-}
-
-func (l lockedLogger) Warnf(format string, a ...any) {
-	if l.log != nil {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.log.Warnf(format, a...)
-	}
 }

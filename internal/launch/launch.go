@@ -56,12 +56,7 @@ func Run(cfg Config) (Exit, error) {
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
 	}
-	out := &serialized{}
-	out.w = cfg.Output
-	if out.w == nil {
-		out.w = io.Discard
-	}
-	log := serializedLogger{mu: &out.mu, log: cfg.Log}
+	out, log := Serialize(cfg.Output, cfg.Log)
 
 	if cfg.Sandbox.Mode == "" {
 		cfg.Sandbox.Mode = sandbox.BestEffort
@@ -102,9 +97,9 @@ func Run(cfg Config) (Exit, error) {
 	if err != nil {
 		return Exit{}, err
 	}
-	if sig, ok := pending(cfg.Stop); ok {
+	if sig, ok := PendingSignal(cfg.Stop); ok {
 		code := 128 + int(sig)
-		return Exit{Code: code, Reason: fmt.Sprintf("received %s before the chaincode started; it was not started (exit status %d)", signalName(sig), code)}, nil
+		return Exit{Code: code, Reason: fmt.Sprintf("received %s before the chaincode started; it was not started (exit status %d)", SignalName(sig), code)}, nil
 	}
 	files, err := WriteTLSFiles(cfg.MetadataDir, cc)
 	if err != nil {
@@ -183,8 +178,8 @@ func withoutVariables(env []string, names ...string) []string {
 	return out
 }
 
-// pending returns a stop signal that has already arrived, if any.
-func pending(stop <-chan os.Signal) (syscall.Signal, bool) {
+// PendingSignal returns a stop signal that has already arrived, if any.
+func PendingSignal(stop <-chan os.Signal) (syscall.Signal, bool) {
 	for {
 		select {
 		case sig := <-stop:
@@ -197,8 +192,17 @@ func pending(stop <-chan os.Signal) (syscall.Signal, bool) {
 	}
 }
 
-// serialized is the one writer of run's stderr: chaincode lines and run's
-// own lines never interleave.
+// Serialize makes the one writer of run's stderr and a logger sharing its
+// lock, so that chaincode lines and run's own lines never interleave. A nil
+// w discards; a nil log logs nothing.
+func Serialize(w io.Writer, log Logger) (io.Writer, Logger) {
+	if w == nil {
+		w = io.Discard
+	}
+	out := &serialized{w: w}
+	return out, serializedLogger{mu: &out.mu, log: log}
+}
+
 type serialized struct {
 	mu sync.Mutex
 	w  io.Writer
@@ -231,8 +235,8 @@ func (l serializedLogger) Warnf(format string, a ...any) {
 	}
 }
 
-// signalName names a signal the way operators know it, e.g. "SIGTERM".
-func signalName(s syscall.Signal) string {
+// SignalName names a signal the way operators know it, e.g. "SIGTERM".
+func SignalName(s syscall.Signal) string {
 	if name, ok := signalNames[s]; ok {
 		return name
 	}
@@ -253,8 +257,8 @@ type supervisor struct {
 	args  []string // argv, args[0] included
 	dir   string   // working directory: the installed tree
 	env   []string
-	out   *serialized
-	log   serializedLogger
+	out   io.Writer // from Serialize
+	log   Logger
 	stop  <-chan os.Signal
 	grace time.Duration
 

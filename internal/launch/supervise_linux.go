@@ -143,9 +143,9 @@ func (s *supervisor) run() (Exit, error) {
 				graceTimer = time.NewTimer(s.grace)
 				defer graceTimer.Stop()
 				graceOver = graceTimer.C
-				s.log.Infof("received %s; passing it to the chaincode (process group %d), which has %s to exit", signalName(sys), c.leader(), s.grace)
+				s.log.Infof("received %s; passing it to the chaincode (process group %d), which has %s to exit", SignalName(sys), c.leader(), s.grace)
 			} else {
-				s.log.Infof("received %s; passing it to the chaincode", signalName(sys))
+				s.log.Infof("received %s; passing it to the chaincode", SignalName(sys))
 			}
 			c.signalGroup(sys)
 		case <-graceOver:
@@ -210,7 +210,7 @@ func startError(err error) string {
 func exitFor(ws syscall.WaitStatus, stopSignal syscall.Signal, killed bool, grace time.Duration) Exit {
 	after := ""
 	if stopSignal != 0 {
-		after = " after run passed on " + signalName(stopSignal)
+		after = " after run passed on " + SignalName(stopSignal)
 	}
 	switch {
 	case ws.Exited():
@@ -220,11 +220,11 @@ func exitFor(ws syscall.WaitStatus, stopSignal syscall.Signal, killed bool, grac
 		code := 128 + int(sig)
 		switch {
 		case killed && sig == syscall.SIGKILL:
-			return Exit{Code: code, Reason: fmt.Sprintf("chaincode did not exit within %s of %s and was killed (exit status %d)", grace, signalName(stopSignal), code)}
+			return Exit{Code: code, Reason: fmt.Sprintf("chaincode did not exit within %s of %s and was killed (exit status %d)", grace, SignalName(stopSignal), code)}
 		case sig == stopSignal:
-			return Exit{Code: code, Reason: fmt.Sprintf("chaincode was stopped by %s, passed on by run (exit status %d)", signalName(sig), code)}
+			return Exit{Code: code, Reason: fmt.Sprintf("chaincode was stopped by %s, passed on by run (exit status %d)", SignalName(sig), code)}
 		default:
-			return Exit{Code: code, Reason: fmt.Sprintf("chaincode was killed by %s%s (exit status %d)", signalName(sig), after, code)}
+			return Exit{Code: code, Reason: fmt.Sprintf("chaincode was killed by %s%s (exit status %d)", SignalName(sig), after, code)}
 		}
 	}
 	return Exit{Code: 1, Reason: "the chaincode ended with an unknown status"}
