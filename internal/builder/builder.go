@@ -14,7 +14,6 @@ import (
 	"github.com/extbuilder/extbuilder/internal/executable"
 	"github.com/extbuilder/extbuilder/internal/layout"
 	"github.com/extbuilder/extbuilder/internal/metadata"
-	"github.com/extbuilder/extbuilder/internal/stage"
 	"github.com/extbuilder/extbuilder/pkg/connection"
 	"github.com/extbuilder/extbuilder/pkg/connection/template"
 )
@@ -45,18 +44,11 @@ func (b *Builder) Build(sourceDir, metadataDir, outputDir string) error {
 		}
 		conn = info.Marshal()
 	}
-	indexes, err := couchdb.Collect(sourceDir, b.Warn)
+	out, err := couchdb.StageBuild(sourceDir, outputDir, b.Warn)
 	if err != nil {
 		return err
 	}
-	out, err := stage.New(outputDir)
-	if err != nil {
-		return fmt.Errorf("BUILD_OUTPUT_DIR: %w", err)
-	}
 	defer out.Discard()
-	if err := couchdb.Write(indexes, out.Path("")); err != nil {
-		return fmt.Errorf("BUILD_OUTPUT_DIR: %w", err)
-	}
 	if conn != nil {
 		if err := out.WriteFile(connection.File, conn, 0o600); err != nil {
 			return fmt.Errorf("BUILD_OUTPUT_DIR: %w", err)

@@ -10,7 +10,6 @@ import (
 	"github.com/extbuilder/extbuilder/internal/couchdb"
 	"github.com/extbuilder/extbuilder/internal/imageref"
 	"github.com/extbuilder/extbuilder/internal/metadata"
-	"github.com/extbuilder/extbuilder/internal/stage"
 )
 
 // Builder holds what build and release take from their environment.
@@ -32,18 +31,11 @@ func (b *Builder) Build(sourceDir, metadataDir, outputDir string) error {
 	for _, w := range warnings {
 		b.Warn("%s", w)
 	}
-	indexes, err := couchdb.Collect(sourceDir, b.Warn)
+	out, err := couchdb.StageBuild(sourceDir, outputDir, b.Warn)
 	if err != nil {
 		return err
 	}
-	out, err := stage.New(outputDir)
-	if err != nil {
-		return fmt.Errorf("BUILD_OUTPUT_DIR: %w", err)
-	}
 	defer out.Discard()
-	if err := couchdb.Write(indexes, out.Path("")); err != nil {
-		return fmt.Errorf("BUILD_OUTPUT_DIR: %w", err)
-	}
 	// Rewritten with the two fields only: run reads nothing else.
 	if err := out.WriteFile(imageref.File, img.Marshal(), 0o644); err != nil {
 		return fmt.Errorf("BUILD_OUTPUT_DIR: %w", err)
@@ -64,14 +56,11 @@ func (b *Builder) Release(buildDir, releaseDir string) error {
 	if _, _, err := imageref.Read(buildDir, "BUILD_OUTPUT_DIR/"+imageref.File); err != nil {
 		return err
 	}
-	out, err := stage.New(releaseDir)
+	out, err := couchdb.StageRelease(buildDir, releaseDir)
 	if err != nil {
-		return fmt.Errorf("RELEASE_OUTPUT_DIR: %w", err)
-	}
-	defer out.Discard()
-	if err := couchdb.Release(buildDir, out.Path("")); err != nil {
 		return err
 	}
+	defer out.Discard()
 	if err := out.Commit(); err != nil {
 		return fmt.Errorf("RELEASE_OUTPUT_DIR: %w", err)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/extbuilder/extbuilder/internal/couchdb"
 	"github.com/extbuilder/extbuilder/internal/layout"
-	"github.com/extbuilder/extbuilder/internal/stage"
 	"github.com/extbuilder/extbuilder/pkg/connection"
 )
 
@@ -25,14 +24,11 @@ var now time.Time
 
 // Release places what the peer reads into releaseDir.
 func Release(buildDir, releaseDir string) error {
-	out, err := stage.New(releaseDir)
+	out, err := couchdb.StageRelease(buildDir, releaseDir)
 	if err != nil {
-		return fmt.Errorf("RELEASE_OUTPUT_DIR: %w", err)
-	}
-	defer out.Discard()
-	if err := couchdb.Release(buildDir, out.Path("")); err != nil {
 		return err
 	}
+	defer out.Discard()
 	built := filepath.Join(buildDir, connection.File)
 	switch _, err := os.Lstat(built); {
 	case err == nil:
