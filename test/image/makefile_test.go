@@ -160,7 +160,9 @@ func TestPeerImageStaging(t *testing.T) {
 
 // TestBuildLayout: `make build` puts exactly the peer's programs in bin/
 // (the folder operators copy to the peer) and the operator tool in tools/;
-// `make clean` removes bin/, tools/, dist/ and the image staging folder.
+// `make clean` removes bin/, tools/, dist/, the image staging folder and the
+// Kubernetes builder's folder (all redirected here, so the test never
+// touches the checkout's own).
 func TestBuildLayout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the programs; skipped with -short")
@@ -171,6 +173,7 @@ func TestBuildLayout(t *testing.T) {
 	vars := []string{
 		"BIN=" + filepath.Join(dir, "bin"), "TOOLS=" + filepath.Join(dir, "tools"),
 		"DIST=" + filepath.Join(dir, "dist"), "IMAGE_STAGE=" + filepath.Join(dir, "image-stage"),
+		"K8S_BIN=" + filepath.Join(dir, "k8s-bin"),
 	}
 	out, err := runMake(t, append([]string{"build"}, vars...)...)
 	require.NoError(t, err, out)
@@ -179,6 +182,7 @@ func TestBuildLayout(t *testing.T) {
 
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "dist"), 0o755))
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "image-stage", "bin"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "k8s-bin"), 0o755))
 	out, err = runMake(t, append([]string{"clean"}, vars...)...)
 	require.NoError(t, err, out)
 	assert.Empty(t, names(t, dir), "left after make clean")
