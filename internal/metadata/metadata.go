@@ -149,19 +149,7 @@ var fieldNames = [3]string{"type", "label", "path"}
 
 // fieldIndex finds name in fieldNames as encoding/json would: exactly, or
 // else ignoring case. -1 when it is none of them.
-func fieldIndex(name string) int {
-	for i, f := range fieldNames {
-		if f == name {
-			return i
-		}
-	}
-	for i, f := range fieldNames {
-		if strings.EqualFold(f, name) {
-			return i
-		}
-	}
-	return -1
-}
+func fieldIndex(name string) int { return msg.FieldIndex(fieldNames[:], name) }
 
 // Warning is the line to print when the file spells field names in
 // another case; "" when it does not.

@@ -301,3 +301,20 @@ func FileKind(m fs.FileMode) string {
 	}
 	return "a special file"
 }
+
+// FieldIndex finds name among fields as the peer's encoding/json matches a
+// JSON key to a field: exactly, or else ignoring case (Unicode simple
+// folding). -1 when it is none of them.
+func FieldIndex(fields []string, name string) int {
+	for i, f := range fields {
+		if f == name {
+			return i
+		}
+	}
+	for i, f := range fields {
+		if strings.EqualFold(f, name) {
+			return i
+		}
+	}
+	return -1
+}

@@ -123,15 +123,8 @@ func (d *decoder) decode(fields []field) (*Info, error) {
 func FieldName(name string) string { return canonical(name) }
 
 func canonical(name string) string {
-	for _, f := range Fields {
-		if f == name {
-			return f
-		}
-	}
-	for _, f := range Fields {
-		if strings.EqualFold(f, name) {
-			return f
-		}
+	if i := msg.FieldIndex(Fields, name); i >= 0 {
+		return Fields[i]
 	}
 	return ""
 }
