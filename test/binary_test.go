@@ -6,10 +6,8 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/json"
-	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -19,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/extbuilder/extbuilder/internal/bindir"
 	"github.com/extbuilder/extbuilder/internal/testpki"
 	"github.com/extbuilder/extbuilder/test/peersim"
 	"github.com/extbuilder/extbuilder/test/samples"
@@ -196,12 +195,7 @@ func buildLaunchBinaries(t *testing.T) {
 	t.Helper()
 	launchBinsOnce.Do(func() {
 		fakeccPath = filepath.Join(filepath.Dir(builderDir), "fakecc")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", fakeccPath, "./cmd/run/testdata/fakecc")
-		cmd.Dir = ".."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			launchBinsErr = fmt.Errorf("go build fakecc: %v\n%s", err, out)
-		}
+		launchBinsErr = bindir.GoBuild("..", fakeccPath, []string{"./cmd/run/testdata/fakecc"})
 	})
 	if launchBinsErr != nil {
 		t.Fatal(launchBinsErr)

@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -57,11 +56,8 @@ func buildPrograms(bin string) error {
 	if err := bindir.Build("..", bin); err != nil {
 		return fmt.Errorf("building the builders failed: %v", err)
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-o", toolPath(), "./cmd/extbuilder")
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building extbuilder failed: %v\n%s", err, out)
+	if err := bindir.GoBuild("..", toolPath(), []string{"./cmd/extbuilder"}); err != nil {
+		return fmt.Errorf("building extbuilder failed: %v", err)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/extbuilder/extbuilder/internal/bindir"
 	"github.com/extbuilder/extbuilder/internal/testpki"
 	"github.com/extbuilder/extbuilder/test/peersim"
 )
@@ -32,11 +33,8 @@ func extbuilderBinary(t *testing.T) string {
 	t.Helper()
 	extbuilderOnce.Do(func() {
 		extbuilderPath = filepath.Join(filepath.Dir(builderDir), "tools", "extbuilder")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", extbuilderPath, "./cmd/extbuilder")
-		cmd.Dir = ".."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			extbuilderErr = fmt.Errorf("building extbuilder failed: %v\n%s", err, out)
+		if err := bindir.GoBuild("..", extbuilderPath, []string{"./cmd/extbuilder"}); err != nil {
+			extbuilderErr = fmt.Errorf("building extbuilder failed: %v", err)
 		}
 	})
 	if extbuilderErr != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/extbuilder/extbuilder/internal/bindir"
 	"github.com/extbuilder/extbuilder/internal/testpki"
 	"github.com/extbuilder/extbuilder/test/peersim"
 )
@@ -211,11 +212,8 @@ func TestRecipeGoWithAConfigFile(t *testing.T) {
 	t.Parallel()
 	app := filepath.Join(t.TempDir(), "app")
 	copyTree(t, filepath.Join("testdata", "recipes", "go"), app)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(app, "mycc"), "./test/testdata/recipes/gocc")
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, msg)
+	if err := bindir.GoBuild("..", filepath.Join(app, "mycc"), []string{"./test/testdata/recipes/gocc"}); err != nil {
+		t.Fatal(err)
 	}
 	r := packRecipe(t, "go-recipe_1.0", app, "mycc")
 	rec, sawID, exit := r.launch(t, 30*time.Second)

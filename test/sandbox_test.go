@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/extbuilder/extbuilder/internal/bindir"
 	"github.com/extbuilder/extbuilder/internal/sandbox"
 	"github.com/extbuilder/extbuilder/internal/testpki"
 	"github.com/extbuilder/extbuilder/test/peersim"
@@ -38,12 +38,7 @@ func buildHostile(t *testing.T) []byte {
 	t.Helper()
 	hostileOnce.Do(func() {
 		hostilePath = filepath.Join(filepath.Dir(builderDir), "hostile")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", hostilePath, "./test/testdata/hostile")
-		cmd.Dir = ".."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			hostileErr = fmt.Errorf("go build hostile: %v\n%s", err, out)
-		}
+		hostileErr = bindir.GoBuild("..", hostilePath, []string{"./test/testdata/hostile"})
 	})
 	if hostileErr != nil {
 		t.Fatal(hostileErr)

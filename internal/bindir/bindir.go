@@ -21,11 +21,20 @@ func Build(root, bin string, goFlags ...string) error {
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return err
 	}
-	args := append([]string{"build", "-trimpath"}, goFlags...)
-	args = append(args, "-o", bin+string(filepath.Separator))
+	var pkgs []string
 	for _, name := range Names {
-		args = append(args, "./cmd/"+name)
+		pkgs = append(pkgs, "./cmd/"+name)
 	}
+	return GoBuild(root, bin+string(filepath.Separator), pkgs, goFlags...)
+}
+
+// GoBuild builds pkgs (paths relative to root) to dest as Build builds the
+// builder's programs; dest ending in a separator is a folder for several.
+// The tests build their stand-in chaincode and tools with it.
+func GoBuild(root, dest string, pkgs []string, goFlags ...string) error {
+	args := append([]string{"build", "-trimpath"}, goFlags...)
+	args = append(args, "-o", dest)
+	args = append(args, pkgs...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

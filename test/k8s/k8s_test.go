@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -81,17 +80,15 @@ func setup(dir, bin string) error {
 	if err := bindir.Build("../..", filepath.Join(env.mainDir, "bin")); err != nil {
 		return err
 	}
-	args := []string{"build", "-trimpath", "-o", filepath.Join(env.k8sDir, "bin") + "/"}
+	var k8s []string
 	for _, name := range bindir.Names {
-		args = append(args, "./cmd/k8s/"+name)
+		k8s = append(k8s, "./cmd/k8s/"+name)
 	}
-	for _, a := range [][]string{args, {"build", "-trimpath", "-o", env.fakecc, "./cmd/run/testdata/fakecc"}} {
-		cmd := exec.Command("go", a...)
-		cmd.Dir = "../.."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go %s: %v\n%s", strings.Join(a, " "), err, out)
-		}
+	if err := bindir.GoBuild("../..", filepath.Join(env.k8sDir, "bin")+"/", k8s); err != nil {
+		return err
+	}
+	if err := bindir.GoBuild("../..", env.fakecc, []string{"./cmd/run/testdata/fakecc"}); err != nil {
+		return err
 	}
 	c, err := startCluster(bin, dir)
 	if err != nil {
