@@ -5,13 +5,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/extbuilder/extbuilder/internal/buildtest"
 	"github.com/extbuilder/extbuilder/internal/layout"
 	"github.com/extbuilder/extbuilder/internal/release"
 	"github.com/extbuilder/extbuilder/pkg/connection"
@@ -24,33 +24,10 @@ type pkg struct {
 }
 
 func newPkg(t *testing.T, typ string, files map[string]string) *pkg {
-	root := t.TempDir()
-	p := &pkg{src: root + "/src", meta: root + "/meta", bld: root + "/bld", rel: root + "/release"}
-	for _, d := range []string{p.src, p.meta, p.bld, p.rel} {
-		require.NoError(t, os.Mkdir(d, 0o700))
-	}
-	require.NoError(t, os.WriteFile(p.meta+"/metadata.json", []byte(`{"type":"`+typ+`","label":"mycc"}`), 0o700))
-	for name, content := range files {
-		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(p.src, name)), 0o700))
-		require.NoError(t, os.WriteFile(filepath.Join(p.src, name), []byte(content), 0o644))
-	}
+	d := buildtest.NewDirs(t, typ, files)
+	p := &pkg{src: d.Src, meta: d.Meta, bld: d.Bld, rel: d.Rel}
 	p.b = &Builder{Warn: func(f string, a ...any) { p.warnings = append(p.warnings, fmt.Sprintf(f, a...)) }}
 	return p
-}
-
-// tree lists a folder as "path mode" lines, folders included.
-func tree(t *testing.T, dir string) []string {
-	var out []string
-	require.NoError(t, filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		require.NoError(t, err)
-		if p != dir {
-			rel, _ := filepath.Rel(dir, p)
-			out = append(out, fmt.Sprintf("%s %v", rel, info.Mode()))
-		}
-		return nil
-	}))
-	sort.Strings(out)
-	return out
 }
 
 const index = `{"index":{"fields":["a"]}}`
@@ -74,7 +51,7 @@ func TestBuildAndReleaseService(t *testing.T) {
 		"META-INF/statedb/couchdb/indexes drwxr-xr-x",
 		"META-INF/statedb/couchdb/indexes/a.json -rw-r--r--",
 		"connection.json -rw-------",
-	}, tree(t, p.bld))
+	}, buildtest.Tree(t, p.bld))
 	require.Len(t, p.warnings, 1)
 	assert.Contains(t, p.warnings[0], `tls_required: the string "false" was written as the JSON boolean false`)
 
@@ -91,7 +68,7 @@ func TestBuildAndReleaseService(t *testing.T) {
 		"statedb/couchdb/collections/secret/indexes/b.json -rw-r--r--",
 		"statedb/couchdb/indexes drwxr-xr-x",
 		"statedb/couchdb/indexes/a.json -rw-r--r--",
-	}, tree(t, p.rel))
+	}, buildtest.Tree(t, p.rel))
 	data, err := os.ReadFile(filepath.Join(p.rel, path.Join(layout.ServerDir, connection.File)))
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"address":"peer0org1-cc:9999","dial_timeout":"10s","tls_required":false,"client_auth_required":false}`, string(data))
@@ -106,7 +83,7 @@ func TestBuildFailureLeavesNothing(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := newPkg(t, "external", files)
 			require.Error(t, p.b.Build(p.src, p.meta, p.bld))
-			assert.Empty(t, tree(t, p.bld))
+			assert.Empty(t, buildtest.Tree(t, p.bld))
 		})
 	}
 }
@@ -121,7 +98,7 @@ func TestBuildRefusesForeignType(t *testing.T) {
 	p := newPkg(t, "golang", map[string]string{"connection.json": `{"address":"cc:9999"}`})
 	err := p.b.Build(p.src, p.meta, p.bld)
 	assert.EqualError(t, err, `metadata.json: type: "golang" is not handled by extbuilder (handled: ccaas, external, binary)`)
-	assert.Empty(t, tree(t, p.bld))
+	assert.Empty(t, buildtest.Tree(t, p.bld))
 }
 
 // TestBuildReadOnlyOutput: an output folder that refuses writes is one
@@ -133,7 +110,7 @@ func TestBuildReadOnlyOutput(t *testing.T) {
 	err := p.b.Build(p.src, p.meta, p.bld)
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), "BUILD_OUTPUT_DIR: cannot write to the output folder"), err.Error())
-	assert.Empty(t, tree(t, p.bld))
+	assert.Empty(t, buildtest.Tree(t, p.bld))
 }
 
 func TestReleaseValidatesAgain(t *testing.T) {
@@ -143,7 +120,7 @@ func TestReleaseValidatesAgain(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(p.bld, connection.File), []byte(`{"address":"cc:9999","tls_required":"true"}`), 0o600))
 	err := release.Release(p.bld, p.rel)
 	assert.EqualError(t, err, "BUILD_OUTPUT_DIR/connection.json: root_cert: required when tls_required is true; hint: give the PEM of the CA that signed the chaincode server's TLS certificate, inline or as root_cert_file")
-	assert.Empty(t, tree(t, p.rel))
+	assert.Empty(t, buildtest.Tree(t, p.rel))
 }
 
 func TestReleaseRefusesEmptyBuild(t *testing.T) {
@@ -179,7 +156,7 @@ func TestBuildAndReleaseBinary(t *testing.T) {
 		"tree/connection.json -rw-r--r--",
 		"tree/lib drwxr-xr-x",
 		"tree/lib/config.yaml -rw-r--r--",
-	}, tree(t, p.bld))
+	}, buildtest.Tree(t, p.bld))
 	data, err := os.ReadFile(filepath.Join(p.bld, "tree/bin/mycc"))
 	require.NoError(t, err)
 	assert.Equal(t, "#!/bin/sh\nexec sleep 1\n", string(data))
@@ -193,28 +170,28 @@ func TestBuildAndReleaseBinary(t *testing.T) {
 		"statedb/couchdb drwxr-xr-x",
 		"statedb/couchdb/indexes drwxr-xr-x",
 		"statedb/couchdb/indexes/a.json -rw-r--r--",
-	}, tree(t, p.rel), "no connection.json: the peer calls run")
+	}, buildtest.Tree(t, p.rel), "no connection.json: the peer calls run")
 }
 
 func TestBuildBinaryDefaultPathAndFailures(t *testing.T) {
 	p := newPkg(t, "BINARY", map[string]string{"chaincode": "#!/bin/sh\n"})
 	require.NoError(t, p.b.Build(p.src, p.meta, p.bld))
-	assert.Equal(t, []string{"entrypoint -rw-r--r--", "tree drwxr-xr-x", "tree/chaincode -rwxr-xr-x"}, tree(t, p.bld))
+	assert.Equal(t, []string{"entrypoint -rw-r--r--", "tree drwxr-xr-x", "tree/chaincode -rwxr-xr-x"}, buildtest.Tree(t, p.bld))
 
 	p = newPkg(t, "binary", map[string]string{"chaincode": "#!/bin/sh\n", "lib/link": ""})
 	require.NoError(t, os.Remove(filepath.Join(p.src, "lib/link")))
 	require.NoError(t, os.Symlink("../chaincode", filepath.Join(p.src, "lib/link")))
 	require.EqualError(t, p.b.Build(p.src, p.meta, p.bld),
 		"lib/link: expected a regular file or folder, found a symbolic link; hint: pack the file itself, not a link to it (tar --dereference)")
-	assert.Empty(t, tree(t, p.bld), "a refused tree leaves nothing behind")
+	assert.Empty(t, buildtest.Tree(t, p.bld), "a refused tree leaves nothing behind")
 
 	p = newPkg(t, "binary", map[string]string{"README": "no executable here", "META-INF/statedb/couchdb/indexes/a.json": index})
 	err := p.b.Build(p.src, p.meta, p.bld)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "chaincode")
-	assert.Empty(t, tree(t, p.bld), "a failed build leaves neither the indexes nor an executable")
+	assert.Empty(t, buildtest.Tree(t, p.bld), "a failed build leaves neither the indexes nor an executable")
 
 	p = newPkg(t, "binary", map[string]string{"chaincode": "plain text, not a program"})
 	require.Error(t, p.b.Build(p.src, p.meta, p.bld))
-	assert.Empty(t, tree(t, p.bld))
+	assert.Empty(t, buildtest.Tree(t, p.bld))
 }

@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/extbuilder/extbuilder/internal/buildtest"
 )
 
 const k8sDigest = "sha256:b35962f000d26ad046d4102f22d70a1351692fc69a9ddead89dfa13aefb942a7"
@@ -37,7 +38,7 @@ func TestBuildAndRelease(t *testing.T) {
 		"META-INF/statedb/couchdb/indexes drwxr-xr-x",
 		"META-INF/statedb/couchdb/indexes/a.json -rw-r--r--",
 		"image.json -rw-r--r--",
-	}, tree(t, p.bld))
+	}, buildtest.Tree(t, p.bld))
 	data, err := os.ReadFile(filepath.Join(p.bld, "image.json"))
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"name":"ghcr.io/hyperledger/asset-transfer-basic","digest":"`+k8sDigest+`"}`, string(data))
@@ -55,7 +56,7 @@ func TestBuildAndRelease(t *testing.T) {
 		"statedb/couchdb/collections/secret/indexes/b.json -rw-r--r--",
 		"statedb/couchdb/indexes drwxr-xr-x",
 		"statedb/couchdb/indexes/a.json -rw-r--r--",
-	}, tree(t, p.rel))
+	}, buildtest.Tree(t, p.rel))
 }
 
 func TestBuildKubernetesRefusesBadPackages(t *testing.T) {
@@ -78,7 +79,7 @@ func TestBuildKubernetesRefusesBadPackages(t *testing.T) {
 			err := p.b.Build(p.src, p.meta, p.bld)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
-			assert.Empty(t, tree(t, p.bld), "nothing half-written")
+			assert.Empty(t, buildtest.Tree(t, p.bld), "nothing half-written")
 		})
 	}
 }
@@ -89,7 +90,7 @@ func TestReleaseKubernetesChecksTheBuild(t *testing.T) {
 	err := p.b.Release(p.bld, p.rel)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `BUILD_OUTPUT_DIR/image.json: digest: expected 64 lower-case hexadecimal digits`)
-	assert.Empty(t, tree(t, p.rel))
+	assert.Empty(t, buildtest.Tree(t, p.rel))
 }
 
 type pkg struct {
@@ -99,33 +100,10 @@ type pkg struct {
 }
 
 func newPkg(t *testing.T, typ string, files map[string]string) *pkg {
-	root := t.TempDir()
-	p := &pkg{src: root + "/src", meta: root + "/meta", bld: root + "/bld", rel: root + "/release"}
-	for _, d := range []string{p.src, p.meta, p.bld, p.rel} {
-		require.NoError(t, os.Mkdir(d, 0o700))
-	}
-	require.NoError(t, os.WriteFile(p.meta+"/metadata.json", []byte(`{"type":"`+typ+`","label":"mycc"}`), 0o700))
-	for name, content := range files {
-		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(p.src, name)), 0o700))
-		require.NoError(t, os.WriteFile(filepath.Join(p.src, name), []byte(content), 0o644))
-	}
+	d := buildtest.NewDirs(t, typ, files)
+	p := &pkg{src: d.Src, meta: d.Meta, bld: d.Bld, rel: d.Rel}
 	p.b = &Builder{Warn: func(f string, a ...any) { p.warnings = append(p.warnings, fmt.Sprintf(f, a...)) }}
 	return p
-}
-
-// tree lists a folder as "path mode" lines, folders included.
-func tree(t *testing.T, dir string) []string {
-	var out []string
-	require.NoError(t, filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		require.NoError(t, err)
-		if p != dir {
-			rel, _ := filepath.Rel(dir, p)
-			out = append(out, fmt.Sprintf("%s %v", rel, info.Mode()))
-		}
-		return nil
-	}))
-	sort.Strings(out)
-	return out
 }
 
 const index = `{"index":{"fields":["a"]}}`
