@@ -279,20 +279,7 @@ func TestBinaryPackageLaunchedFromTheBuildCache(t *testing.T) {
 // peer does.
 func launchFakecc(t *testing.T, in *installed, more func(fakeccRecord)) {
 	t.Helper()
-	// The peer's chaincode endpoint: a certificate from the CA it hands the
-	// chaincode as root_cert, and client certificates from the same CA.
-	ca := testpki.NewCA("peer chaincode CA")
-	client := ca.Client(in.pkg.ID)
-	addr, seen := peerEndpoint(t, ca)
-
-	run, err := in.peer.Launch(in.res, peersim.ChaincodeJSON{
-		ChaincodeID: in.pkg.ID, PeerAddress: addr,
-		ClientCert: client.CertPEM, ClientKey: client.KeyPEM, RootCert: ca.CertPEM, MSPID: "Org1MSP",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(run.Kill)
+	run, addr, seen := launchTLS(t, in)
 
 	// fakecc records what it saw on stderr, which run passes on.
 	var rec fakeccRecord
@@ -363,6 +350,27 @@ func waitStderr(t *testing.T, run *peersim.Launched, prefix string) string {
 	}
 	t.Fatalf("no %q line within 15s: %q", prefix, run.Stderr())
 	return ""
+}
+
+// launchTLS launches in through bin/run as the peer does, with a mutual TLS
+// endpoint in the peer's role: a certificate from the CA it hands the
+// chaincode as root_cert, and a client certificate from the same CA. It
+// returns the launch (killed at cleanup), the endpoint's address and its
+// first ID line.
+func launchTLS(t *testing.T, in *installed) (run *peersim.Launched, addr string, seen chan string) {
+	t.Helper()
+	ca := testpki.NewCA("peer chaincode CA")
+	client := ca.Client(in.pkg.ID)
+	addr, seen = peerEndpoint(t, ca)
+	run, err := in.peer.Launch(in.res, peersim.ChaincodeJSON{
+		ChaincodeID: in.pkg.ID, PeerAddress: addr,
+		ClientCert: client.CertPEM, ClientKey: client.KeyPEM, RootCert: ca.CertPEM, MSPID: "Org1MSP",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(run.Kill)
+	return run, addr, seen
 }
 
 // peerEndpoint listens on 127.0.0.1 with mutual TLS and reports the first

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/extbuilder/extbuilder/internal/bindir"
-	"github.com/extbuilder/extbuilder/internal/testpki"
 	"github.com/extbuilder/extbuilder/test/peersim"
 )
 
@@ -67,17 +66,7 @@ func packRecipe(t *testing.T, label, dir, entry string, env ...string) *recipe {
 // ID, and run's exit status.
 func (r *recipe) launch(t *testing.T, startup time.Duration) (rec map[string]string, sawID bool, exit int) {
 	t.Helper()
-	ca := testpki.NewCA("peer chaincode CA")
-	client := ca.Client(r.in.pkg.ID)
-	addr, seen := peerEndpoint(t, ca)
-	run, err := r.in.peer.Launch(r.in.res, peersim.ChaincodeJSON{
-		ChaincodeID: r.in.pkg.ID, PeerAddress: addr,
-		ClientCert: client.CertPEM, ClientKey: client.KeyPEM, RootCert: ca.CertPEM, MSPID: "Org1MSP",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(run.Kill)
+	run, _, seen := launchTLS(t, r.in)
 	end := time.Now().Add(startup)
 	for rec == nil {
 		for _, line := range run.Stderr() {

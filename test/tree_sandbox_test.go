@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/extbuilder/extbuilder/internal/sandbox"
-	"github.com/extbuilder/extbuilder/internal/testpki"
 	"github.com/extbuilder/extbuilder/test/peersim"
 )
 
@@ -59,17 +58,7 @@ func TestInstalledTreeUnderTheSandbox(t *testing.T) {
 			in := installBinary(t, "binary-tree-sandbox", `{"type":"binary","label":"probe_1.0","path":"bin/start"}`, code,
 				[]string{sandbox.ModeVariable, "PROBE_OUTSIDE"}, sandbox.ModeVariable+"="+mode, "PROBE_OUTSIDE="+outside)
 			checkSteps(t, installCase{name: "binary-tree-sandbox"}, in)
-			ca := testpki.NewCA("peer chaincode CA")
-			client := ca.Client(in.pkg.ID)
-			addr, _ := peerEndpoint(t, ca)
-			run, err := in.peer.Launch(in.res, peersim.ChaincodeJSON{
-				ChaincodeID: in.pkg.ID, PeerAddress: addr,
-				ClientCert: client.CertPEM, ClientKey: client.KeyPEM, RootCert: ca.CertPEM, MSPID: "Org1MSP",
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(run.Kill)
+			run, _, _ := launchTLS(t, in)
 			end := time.Now().Add(30 * time.Second)
 			for !slices.Contains(run.Stderr(), "probe: done") {
 				if time.Now().After(end) {
