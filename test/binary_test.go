@@ -3,10 +3,7 @@
 package test
 
 import (
-	"bufio"
-	"crypto/tls"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -357,7 +354,7 @@ func waitStderr(t *testing.T, run *peersim.Launched, prefix string) string {
 // chaincode as root_cert, and a client certificate from the same CA. It
 // returns the launch (killed at cleanup), the endpoint's address and its
 // first ID line.
-func launchTLS(t *testing.T, in *installed) (run *peersim.Launched, addr string, seen chan string) {
+func launchTLS(t *testing.T, in *installed) (run *peersim.Launched, addr string, seen <-chan string) {
 	t.Helper()
 	ca := testpki.NewCA("peer chaincode CA")
 	client := ca.Client(in.pkg.ID)
@@ -373,36 +370,14 @@ func launchTLS(t *testing.T, in *installed) (run *peersim.Launched, addr string,
 	return run, addr, seen
 }
 
-// peerEndpoint listens on 127.0.0.1 with mutual TLS and reports the first
-// chaincode ID line it reads.
-func peerEndpoint(t *testing.T, ca *testpki.CA) (string, chan string) {
+// peerEndpoint is the peer's chaincode endpoint (peersim.ListenChaincode),
+// closed when the test ends.
+func peerEndpoint(t *testing.T, ca *testpki.CA) (string, <-chan string) {
 	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", ca.Server("127.0.0.1").ServerTLS(ca))
+	e, err := peersim.ListenChaincode(ca)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	seen := make(chan string, 1)
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(conn net.Conn) {
-				defer conn.Close()
-				conn.SetDeadline(time.Now().Add(15 * time.Second))
-				line, err := bufio.NewReader(conn).ReadString('\n')
-				if err != nil {
-					return
-				}
-				conn.Write([]byte("ok\n"))
-				select {
-				case seen <- strings.TrimSuffix(line, "\n"):
-				default:
-				}
-			}(conn)
-		}
-	}()
-	return ln.Addr().String(), seen
+	t.Cleanup(func() { e.Close() })
+	return e.Addr, e.IDs
 }

@@ -8,12 +8,9 @@
 package k8s
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -195,38 +192,16 @@ func (p *peer) launch(t *testing.T, peerAddress string) *peersim.Launched {
 	return l
 }
 
-// peerEndpoint is the peer's chaincode endpoint: mutual TLS with
-// certificates of ca; it reports the chaincode ID each connection sends.
-func peerEndpoint(t *testing.T, ca *testpki.CA) (string, chan string) {
+// peerEndpoint is the peer's chaincode endpoint (peersim.ListenChaincode),
+// closed when the test ends.
+func peerEndpoint(t *testing.T, ca *testpki.CA) (string, <-chan string) {
 	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", ca.Server("127.0.0.1").ServerTLS(ca))
+	e, err := peersim.ListenChaincode(ca)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	seen := make(chan string, 4)
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(conn net.Conn) {
-				defer conn.Close()
-				conn.SetDeadline(time.Now().Add(15 * time.Second))
-				line, err := bufio.NewReader(conn).ReadString('\n')
-				if err != nil {
-					return
-				}
-				conn.Write([]byte("ok\n"))
-				select {
-				case seen <- strings.TrimSuffix(line, "\n"):
-				default:
-				}
-			}(conn)
-		}
-	}()
-	return ln.Addr().String(), seen
+	t.Cleanup(func() { e.Close() })
+	return e.Addr, e.IDs
 }
 
 // record is what the fake chaincode wrote about itself.
